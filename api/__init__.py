@@ -1,0 +1,1 @@
+"""api: the composition root, HTTP routes, pages and the command line."""

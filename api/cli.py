@@ -1,0 +1,87 @@
+"""The ``certify`` command line: serve, database migrations, PKI administration, demos."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from api.settings import Settings
+from certify.errors import CertifyError
+
+Handler = Callable[[argparse.Namespace], int]
+
+# Command modules that add their own sub-commands with ``register(subparsers)``.
+_COMMAND_MODULES: tuple[str, ...] = ()
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+    from storage import database
+
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    settings = Settings(**overrides)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if not args.no_migrate:
+        database.upgrade(settings.resolved_database_url)
+    base = settings.resolved_public_base_url
+    print(f"certify: serving on http://{settings.host}:{settings.port}  (public URL {base})")
+    print(f"certify: API docs at http://{settings.host}:{settings.port}/docs", flush=True)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+def _db_upgrade(_: argparse.Namespace) -> int:
+    from storage import database
+
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    database.upgrade(settings.resolved_database_url)
+    print("certify: register database is at the latest schema")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="certify",
+        description="Chứng thực bản sao điện tử — electronic certified copies. "
+        "Settings come from CERTIFY_* environment variables (see README).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP service (starts a local MinIO if needed)")
+    serve.add_argument("--host", default=None, help="listen address (default CERTIFY_HOST)")
+    serve.add_argument("--port", type=int, default=None, help="listen port (default CERTIFY_PORT)")
+    serve.add_argument("--no-migrate", action="store_true", help="do not upgrade the database")
+    serve.set_defaults(handler=_serve)
+
+    db = sub.add_parser("db", help="register database")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="migrate to the latest schema").set_defaults(
+        handler=_db_upgrade
+    )
+
+    for name in _COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except CertifyError as exc:
+        print(f"certify: {exc.code}: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,87 @@
+"""HTTP faces of the domain's errors: one status table and one JSON shape.
+
+Every error answer is ``{"error": code, "message": text}``. Unknown failures are logged in
+full and answered with a generic 500 that leaks nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from certify import errors as e
+
+log = logging.getLogger(__name__)
+
+# Most specific first: the first class an error is an instance of gives its status.
+STATUS_TABLE: tuple[tuple[type[e.CertifyError], int], ...] = (
+    (e.InvalidScanError, 422),
+    (e.InvalidInputError, 400),
+    (e.ObjectNotFoundError, 404),
+    (e.NotFoundError, 404),
+    (e.ObjectLockedError, 409),
+    (e.ConflictError, 409),
+    (e.PermissionDeniedError, 403),
+    (e.KeyMaterialError, 400),
+    (e.UnavailableError, 503),
+    (e.SigningError, 500),
+)
+
+_HTTP_CODES = {
+    400: ("bad_request", "Yêu cầu không hợp lệ. / Bad request."),
+    401: ("unauthenticated", "Cần đăng nhập. / Authentication required."),
+    403: ("permission_denied", "Không có quyền thực hiện. / Permission denied."),
+    404: ("not_found", "Không tìm thấy. / Not found."),
+    405: ("method_not_allowed", "Phương thức không được phép. / Method not allowed."),
+    413: ("too_large", "Dữ liệu quá lớn. / Payload too large."),
+    415: ("unsupported_media_type", "Kiểu dữ liệu không hỗ trợ. / Unsupported media type."),
+}
+
+INTERNAL = (
+    "internal_error",
+    "Lỗi hệ thống, vui lòng thử lại sau. / Internal error, please retry later.",
+)
+
+
+def status_for(error: e.CertifyError) -> int:
+    """The HTTP status of a domain error."""
+    for cls, status in STATUS_TABLE:
+        if isinstance(error, cls):
+            return status
+    return 500
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": code, "message": message})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that give every error the same JSON shape."""
+
+    @app.exception_handler(e.CertifyError)
+    def _certify_error(_: Request, exc: e.CertifyError) -> JSONResponse:
+        status = status_for(exc)
+        if status >= 500:
+            log.error("%s: %s", exc.code, exc.message, exc_info=exc)
+        return error_response(status, exc.code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # Name the fields, never echo the values: they may be personal data.
+        fields = sorted({".".join(str(p) for p in err.get("loc", ())) for err in exc.errors()})
+        message = "Dữ liệu không hợp lệ: / Invalid fields: " + ", ".join(fields)
+        return error_response(400, "invalid_request", message)
+
+    @app.exception_handler(StarletteHTTPException)
+    def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code, message = _HTTP_CODES.get(exc.status_code, ("http_error", str(exc.detail)))
+        return error_response(exc.status_code, code, message)
+
+    @app.exception_handler(Exception)
+    def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(500, *INTERNAL)

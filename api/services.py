@@ -1,0 +1,76 @@
+"""The services one app (or one CLI command) works with, built from ``Settings``."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from api.settings import Settings
+from certify.errors import CertifyError
+from storage import database
+from storage.minio_server import MinioServer
+from storage.objects import MinioObjectStore, ObjectStoreConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """What the routes use; one per app, on ``app.state.services``."""
+
+    settings: Settings
+    engine: Engine
+    store: MinioObjectStore
+    local_minio: MinioServer | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def object_store_config(
+    settings: Settings, *, endpoint: str, access_key: str, secret_key: str
+) -> ObjectStoreConfig:
+    return ObjectStoreConfig(
+        endpoint=endpoint,
+        access_key=access_key,
+        secret_key=secret_key,
+        secure=settings.s3_secure,
+        region=settings.s3_region,
+        timeout_seconds=settings.s3_timeout_seconds,
+        scans_bucket=settings.scans_bucket,
+        copies_bucket=settings.copies_bucket,
+        retention_mode=settings.copies_retention_mode,
+        retention_days=settings.copies_retention_days,
+    )
+
+
+def start_local_minio(settings: Settings) -> MinioServer:
+    """Start the local MinIO under ``{data_dir}/minio`` (used when no endpoint is set)."""
+    server = MinioServer.for_data_dir(settings.data_dir / "minio")
+    return server.start()
+
+
+def build_services(settings: Settings) -> Services:
+    """Connect to the register database and the object store (starting a local MinIO if the
+    settings name no endpoint). A store that is down does not stop start-up: ``/readyz``
+    reports it."""
+    local: MinioServer | None = None
+    if settings.s3_endpoint:
+        endpoint = settings.s3_endpoint
+        access_key = settings.s3_access_key
+        secret_key = settings.s3_secret_key.get_secret_value()
+    else:
+        local = start_local_minio(settings)
+        endpoint, access_key, secret_key = local.endpoint, local.access_key, local.secret_key
+    store = MinioObjectStore(
+        object_store_config(
+            settings, endpoint=endpoint, access_key=access_key, secret_key=secret_key
+        )
+    )
+    try:
+        store.ensure_buckets()
+    except CertifyError as exc:
+        log.warning("object store not ready at start-up: %s", exc.code)
+    engine = database.make_engine(settings.resolved_database_url)
+    return Services(settings=settings, engine=engine, store=store, local_minio=local)

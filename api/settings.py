@@ -1,0 +1,76 @@
+"""The one Settings class: every knob of the service, read from ``CERTIFY_*`` variables.
+
+Built in ``create_app()`` or by the CLI, never at import time. Secrets are ``SecretStr``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Settings of one certify process. Every field has a default that runs locally."""
+
+    model_config = SettingsConfigDict(env_prefix="CERTIFY_", env_file=None, extra="ignore")
+
+    # Where local state lives: the SQLite register, the local MinIO's data, the PKI files.
+    data_dir: Path = Path("var")
+
+    # Register database. Empty means SQLite at {data_dir}/certify.db.
+    database_url: str = ""
+
+    # Object store. An empty endpoint means: start a local MinIO under {data_dir}/minio.
+    s3_endpoint: str = ""
+    s3_access_key: str = "certify"
+    s3_secret_key: SecretStr = SecretStr("")
+    s3_secure: bool = False
+    s3_region: str = "us-east-1"
+    s3_timeout_seconds: float = 10.0
+    scans_bucket: str = "scans"
+    copies_bucket: str = "copies"
+    copies_retention_mode: Literal["COMPLIANCE", "GOVERNANCE"] = "GOVERNANCE"
+    copies_retention_days: int = Field(default=3650, ge=1)
+
+    # HTTP
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_base_url: str = ""  # e.g. https://chungthuc.example.gov.vn; empty: http://host:port
+
+    # PKI (keys/)
+    pki_dir: Path | None = None  # default {data_dir}/pki
+    pki_passphrase: SecretStr = SecretStr("")  # encrypts every private key at rest
+    signature_algorithm: Literal["rsa-pss", "ecdsa-p256"] = "rsa-pss"
+    tsa_url: str = ""  # external RFC 3161 TSA; empty: the service's own TSA
+    trust_roots: list[Path] = Field(default_factory=list)  # extra roots for verification
+    pkcs11_module: str = ""  # e.g. /usr/lib/softhsm/libsofthsm2.so
+    pkcs11_token_label: str = ""
+    pkcs11_user_pin: SecretStr = SecretStr("")
+
+    # Intake limits (certify/intake.py)
+    max_scan_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
+    max_scan_pages: int = Field(default=200, ge=1)
+    max_page_pixels: int = Field(default=120_000_000, ge=1)
+    min_scan_dpi: int = Field(default=200, ge=1)
+
+    # Register
+    register_type: str = "SCT/BS"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'certify.db').as_posix()}"
+
+    @property
+    def resolved_pki_dir(self) -> Path:
+        return self.pki_dir if self.pki_dir is not None else self.data_dir / "pki"
+
+    @property
+    def resolved_public_base_url(self) -> str:
+        if self.public_base_url:
+            return self.public_base_url.rstrip("/")
+        return f"http://{self.host}:{self.port}"

@@ -1,0 +1,166 @@
+"""Ports: what the domain needs from the outside world, as Protocols.
+
+``storage`` and ``keys`` implement these; tests may implement them with fakes. The domain
+imports no S3, database or web library.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import BinaryIO, Protocol
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """What the object store knows of one stored object."""
+
+    bucket: str
+    key: str
+    size: int
+    sha256: str
+    version_id: str | None = None
+    content_type: str = "application/octet-stream"
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+class ObjectStore(Protocol):
+    """The object store (MinIO). Raises ObjectNotFoundError / StorageUnavailableError."""
+
+    scans_bucket: str
+    copies_bucket: str
+
+    def put_stream(
+        self,
+        bucket: str,
+        key: str,
+        stream: BinaryIO,
+        *,
+        content_type: str = "application/octet-stream",
+        metadata: dict[str, str] | None = None,
+    ) -> StoredObject: ...
+
+    def open(
+        self, bucket: str, key: str, *, version_id: str | None = None
+    ) -> AbstractContextManager[BinaryIO]: ...
+
+    def iter_chunks(
+        self, bucket: str, key: str, *, version_id: str | None = None
+    ) -> Iterator[bytes]: ...
+
+    def stat(self, bucket: str, key: str, *, version_id: str | None = None) -> StoredObject: ...
+
+    def remove(self, bucket: str, key: str, *, version_id: str | None = None) -> None: ...
+
+    def ping(self) -> None: ...
+
+
+class Clock(Protocol):
+    """Where the domain gets the time from (timezone-aware UTC)."""
+
+    def now(self) -> dt.datetime: ...
+
+
+class SystemClock:
+    """The real clock."""
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+
+# --- The register (sổ chứng thực) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuthorityRecord:
+    """An authority (UBND xã/phường/đặc khu) as the register knows it."""
+
+    code: str
+    name: str
+    province_code: str
+    province_name: str
+    fee_waived: bool = False
+
+
+@dataclass(frozen=True)
+class OfficerRecord:
+    """An officer of one authority. ``role`` is clerk, certifier, admin or auditor."""
+
+    username: str
+    full_name: str
+    title: str
+    role: str
+    authority_code: str
+
+
+@dataclass(frozen=True)
+class DocumentEntry:
+    """One line of the register: one original certified, possibly in several copies."""
+
+    id: str
+    authority_code: str
+    request_code: str
+    register_type: str
+    year: int
+    number: int
+    book: str
+    document_name: str
+    pages: int
+    copies: int
+    fee: int
+    page_hashes: tuple[str, ...]
+    copy_key: str
+    copy_sha256: str
+    copy_size: int
+    copy_version_id: str | None
+    verification_token: str
+    certifier_username: str
+    issued_at: dt.datetime
+    status: str = "issued"
+    cancelled_reason: str | None = None
+    cancelled_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """An append-only audit event; the repository chains each to the previous one's hash."""
+
+    actor: str
+    action: str
+    subject: str
+    at: dt.datetime
+    details: dict[str, str] = field(default_factory=dict)
+
+
+class RegisterTransaction(Protocol):
+    """One database transaction over the register. Commits on clean exit, else rolls back."""
+
+    def next_number(self, authority_code: str, register_type: str, year: int) -> int:
+        """Lock the (authority, type, year) counter and return last + 1 (not yet saved)."""
+        ...
+
+    def add_document(self, entry: DocumentEntry) -> None:
+        """Insert the entry and move the counter to its number (same transaction)."""
+        ...
+
+    def append_audit(self, record: AuditRecord) -> str:
+        """Append an audit event chained to the previous one; return its hash."""
+        ...
+
+
+class RegisterRepository(Protocol):
+    """The register database (SQLite or PostgreSQL)."""
+
+    def transaction(self) -> AbstractContextManager[RegisterTransaction]: ...
+
+    def get_authority(self, code: str) -> AuthorityRecord: ...
+
+    def get_officer(self, username: str) -> OfficerRecord: ...
+
+    def find_document_by_token(self, token: str) -> DocumentEntry | None: ...
+
+    def list_documents(
+        self, authority_code: str, *, year: int, month: int | None = None
+    ) -> list[DocumentEntry]: ...

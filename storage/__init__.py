@@ -1,0 +1,1 @@
+"""storage: the object store (MinIO) and the register database (SQLAlchemy + Alembic)."""

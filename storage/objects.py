@@ -1,0 +1,319 @@
+"""The object store: MinIO through the ``minio`` SDK.
+
+Two buckets: ``scans`` (private working copies of the scanned pages) and ``copies`` (signed
+certified copies, under Object Lock with a default retention so that nobody, not even an
+administrator, can silently replace or delete one during retention).
+
+Every upload streams in parts; its SHA-256 is computed while the bytes stream and stored in
+the object's metadata (``x-amz-meta-sha256``). S3 and network errors are translated here into
+the domain's errors: ``ObjectNotFoundError``, ``ObjectLockedError``, ``StorageUnavailableError``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import BinaryIO, Literal
+
+import urllib3
+from minio import Minio
+from minio.commonconfig import COMPLIANCE, GOVERNANCE
+from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
+from minio.objectlockconfig import DAYS, ObjectLockConfig
+
+from certify.errors import (
+    CertifyError,
+    InvalidInputError,
+    ObjectLockedError,
+    ObjectNotFoundError,
+    StorageUnavailableError,
+)
+from certify.ports import StoredObject
+
+log = logging.getLogger(__name__)
+
+PART_SIZE = 8 * 1024 * 1024  # S3 multipart parts: >= 5 MiB; bounds memory per upload
+CHUNK = 1024 * 1024
+SHA256_META = "sha256"
+_NOT_FOUND = {"NoSuchKey", "NoSuchBucket", "NoSuchVersion", "NoSuchObject"}
+_LOCKED = {"AccessDenied", "ObjectLocked", "InvalidRequest"}
+
+
+@dataclass(frozen=True)
+class ObjectStoreConfig:
+    """How to reach the S3 server and how to keep the copies."""
+
+    endpoint: str
+    access_key: str
+    secret_key: str
+    secure: bool = False
+    region: str = "us-east-1"
+    timeout_seconds: float = 10.0
+    scans_bucket: str = "scans"
+    copies_bucket: str = "copies"
+    retention_mode: Literal["COMPLIANCE", "GOVERNANCE"] = "GOVERNANCE"
+    retention_days: int = 3650
+
+
+class _HashingReader:
+    """A read-only stream that hashes and counts what is read through it."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self.sha256.update(data)
+        self.size += len(data)
+        return data
+
+
+class MinioObjectStore:
+    """The :class:`certify.ports.ObjectStore` on MinIO (or any S3 server with Object Lock)."""
+
+    def __init__(self, config: ObjectStoreConfig) -> None:
+        self.config = config
+        self.scans_bucket = config.scans_bucket
+        self.copies_bucket = config.copies_bucket
+        timeout = urllib3.Timeout(
+            connect=min(2.0, config.timeout_seconds), read=config.timeout_seconds
+        )
+        # No retries with back-off: when MinIO is down a call must fail fast, not hang.
+        http = urllib3.PoolManager(
+            timeout=timeout,
+            maxsize=16,
+            retries=urllib3.Retry(total=1, connect=1, read=0, redirect=0, backoff_factor=0.1),
+        )
+        self._client = Minio(
+            config.endpoint,
+            access_key=config.access_key,
+            secret_key=config.secret_key,
+            secure=config.secure,
+            region=config.region,
+            http_client=http,
+        )
+
+    # --- set-up ---------------------------------------------------------------------------
+
+    def ensure_buckets(self) -> None:
+        """Create ``scans`` and ``copies`` (with Object Lock and default retention) if missing.
+
+        Raises:
+            StorageUnavailableError: the server cannot be reached.
+            CertifyError: ``copies`` exists without Object Lock (it cannot be added later).
+        """
+        with self._translate(self.scans_bucket, ""):
+            if not self._client.bucket_exists(self.scans_bucket):
+                self._client.make_bucket(self.scans_bucket)
+            if not self._client.bucket_exists(self.copies_bucket):
+                self._client.make_bucket(self.copies_bucket, object_lock=True)
+            mode = COMPLIANCE if self.config.retention_mode == "COMPLIANCE" else GOVERNANCE
+            try:
+                current = self._client.get_object_lock_config(self.copies_bucket)
+            except S3Error as exc:
+                if exc.code == "ObjectLockConfigurationNotFoundError":
+                    raise CertifyError(
+                        f"Bucket '{self.copies_bucket}' has no Object Lock; it must be created "
+                        "with Object Lock enabled.",
+                        code="storage_misconfigured",
+                    ) from exc
+                raise
+            wanted = (mode, self.config.retention_days, DAYS)
+            if (current.mode, current.duration, current.duration_unit) != wanted:
+                self._client.set_object_lock_config(
+                    self.copies_bucket, ObjectLockConfig(mode, self.config.retention_days, DAYS)
+                )
+
+    def ping(self) -> None:
+        """Check the server answers and the buckets exist.
+
+        Raises:
+            StorageUnavailableError: it does not.
+        """
+        with self._translate(self.copies_bucket, ""):
+            if not self._client.bucket_exists(self.copies_bucket):
+                raise StorageUnavailableError(
+                    "Kho lưu trữ chưa sẵn sàng (thiếu bucket). / "
+                    "Storage not ready (bucket missing)."
+                )
+
+    # --- objects --------------------------------------------------------------------------
+
+    def put_stream(
+        self,
+        bucket: str,
+        key: str,
+        stream: BinaryIO,
+        *,
+        content_type: str = "application/octet-stream",
+        metadata: dict[str, str] | None = None,
+    ) -> StoredObject:
+        """Upload ``stream`` in parts; its SHA-256 goes in the object's metadata.
+
+        The SHA-256 is computed while the stream is spooled to a temporary file (bounded
+        memory), because S3 takes user metadata when the upload starts. The bytes actually sent
+        are hashed again on the way out and must match, else the object is removed.
+
+        Raises:
+            StorageUnavailableError: the server cannot be reached.
+            ObjectLockedError: the server refused to overwrite a locked object.
+        """
+        with tempfile.TemporaryFile() as spool:
+            hashing_in = _HashingReader(stream)
+            shutil.copyfileobj(hashing_in, spool, CHUNK)
+            digest = hashing_in.sha256.hexdigest()
+            size = hashing_in.size
+            spool.seek(0)
+            meta = {**(metadata or {}), SHA256_META: digest}
+            hashing_out = _HashingReader(spool)
+            with self._translate(bucket, key):
+                result = self._client.put_object(
+                    bucket,
+                    key,
+                    hashing_out,  # type: ignore[arg-type]
+                    length=size,
+                    content_type=content_type,
+                    metadata=meta,  # type: ignore[arg-type]
+                    part_size=PART_SIZE,
+                    num_parallel_uploads=1,
+                )
+            if hashing_out.sha256.hexdigest() != digest or hashing_out.size != size:
+                self._remove_quietly(bucket, key, result.version_id)
+                raise StorageUnavailableError(
+                    "Dữ liệu thay đổi trong khi tải lên. / Data changed during upload."
+                )
+        return StoredObject(
+            bucket=bucket,
+            key=key,
+            size=size,
+            sha256=digest,
+            version_id=result.version_id,
+            content_type=content_type,
+            metadata=meta,
+        )
+
+    def put_bytes(
+        self, bucket: str, key: str, data: bytes, *, content_type: str = "application/octet-stream"
+    ) -> StoredObject:
+        """Upload a small object held in memory (a signed copy)."""
+        import io
+
+        return self.put_stream(bucket, key, io.BytesIO(data), content_type=content_type)
+
+    def stat(self, bucket: str, key: str, *, version_id: str | None = None) -> StoredObject:
+        """What the server knows of an object.
+
+        Raises:
+            ObjectNotFoundError, StorageUnavailableError.
+        """
+        with self._translate(bucket, key):
+            st = self._client.stat_object(bucket, key, version_id=version_id)
+        meta = {k.lower(): v for k, v in (st.metadata or {}).items()}
+        user_meta = {
+            k.removeprefix("x-amz-meta-"): str(v)
+            for k, v in meta.items()
+            if k.startswith("x-amz-meta-")
+        }
+        return StoredObject(
+            bucket=bucket,
+            key=key,
+            size=int(st.size or 0),
+            sha256=user_meta.get(SHA256_META, ""),
+            version_id=st.version_id,
+            content_type=st.content_type or "application/octet-stream",
+            metadata=user_meta,
+        )
+
+    def iter_chunks(
+        self, bucket: str, key: str, *, version_id: str | None = None
+    ) -> Iterator[bytes]:
+        """Stream an object's bytes in chunks.
+
+        Raises:
+            ObjectNotFoundError, StorageUnavailableError (also in the middle of the stream).
+        """
+        with self._translate(bucket, key):
+            response = self._client.get_object(bucket, key, version_id=version_id)
+        try:
+            with self._translate(bucket, key):
+                yield from response.stream(CHUNK)
+        finally:
+            response.close()
+            response.release_conn()
+
+    @contextmanager
+    def open(self, bucket: str, key: str, *, version_id: str | None = None) -> Iterator[BinaryIO]:
+        """A file-like, streaming reader of an object.
+
+        Raises:
+            ObjectNotFoundError, StorageUnavailableError.
+        """
+        with self._translate(bucket, key):
+            response = self._client.get_object(bucket, key, version_id=version_id)
+        try:
+            yield response  # type: ignore[misc]
+        finally:
+            response.close()
+            response.release_conn()
+
+    def remove(self, bucket: str, key: str, *, version_id: str | None = None) -> None:
+        """Delete an object (or one version). A locked version is refused by the server.
+
+        Raises:
+            ObjectLockedError, StorageUnavailableError.
+        """
+        with self._translate(bucket, key):
+            self._client.remove_object(bucket, key, version_id=version_id)
+
+    def presigned_url(
+        self, bucket: str, key: str, *, expires: dt.timedelta = dt.timedelta(minutes=15)
+    ) -> str:
+        """A time-limited download URL for one object."""
+        with self._translate(bucket, key):
+            return self._client.presigned_get_object(bucket, key, expires=expires)
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _remove_quietly(self, bucket: str, key: str, version_id: str | None) -> None:
+        try:
+            self.remove(bucket, key, version_id=version_id)
+        except CertifyError:
+            log.warning("could not remove object %s/%s after a failed upload", bucket, key)
+
+    @contextmanager
+    def _translate(self, bucket: str, key: str) -> Iterator[None]:
+        """Turn S3 and network errors into the domain's errors (with ``from exc``)."""
+        try:
+            yield
+        except S3Error as exc:
+            if exc.code in _NOT_FOUND:
+                raise ObjectNotFoundError() from exc
+            if exc.code in _LOCKED:
+                raise ObjectLockedError() from exc
+            log.warning("S3 error %s on %s/%s", exc.code, bucket, key)
+            raise StorageUnavailableError() from exc
+        except (ServerError, InvalidResponseError, MinioException) as exc:
+            raise StorageUnavailableError() from exc
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise StorageUnavailableError() from exc
+        except ValueError as exc:
+            raise InvalidInputError("Tên đối tượng không hợp lệ. / Invalid object name.") from exc
+
+
+def object_store_from_config(config: ObjectStoreConfig) -> MinioObjectStore:
+    """Build the store and create its buckets.
+
+    Raises:
+        StorageUnavailableError: the server cannot be reached.
+    """
+    store = MinioObjectStore(config)
+    store.ensure_buckets()
+    return store

@@ -1,0 +1,91 @@
+"""The service's probes and error shape, with a real MinIO and a real SQLite register."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.services import Services
+from api.settings import Settings
+from storage import database
+from storage.minio_server import MinioServer
+from storage.objects import MinioObjectStore
+from tests.conftest import store_config
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def services(minio_server: MinioServer, data_dir: Path) -> Iterator[Services]:
+    settings = Settings(data_dir=data_dir)
+    database.upgrade(settings.resolved_database_url)
+    store = MinioObjectStore(store_config(minio_server))
+    store.ensure_buckets()
+    engine = database.make_engine(settings.resolved_database_url)
+    yield Services(settings=settings, engine=engine, store=store)
+    engine.dispose()
+
+
+def test_healthz_and_readyz_answer_200(services: Services) -> None:
+    with TestClient(create_app(services=services)) as client:
+        assert client.get("/healthz").json() == {"status": "ok"}
+        ready = client.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json()["checks"] == {"storage": "ok", "database": "ok"}
+
+
+def test_readyz_names_the_failing_store(services: Services, tmp_path: Path) -> None:
+    down = MinioServer.for_data_dir(tmp_path / "down")  # never started: nothing listens
+    services.store = MinioObjectStore(store_config(down, timeout_seconds=2.0))
+    with TestClient(create_app(services=services)) as client:
+        ready = client.get("/readyz")
+    assert ready.status_code == 503
+    body = ready.json()
+    assert body["error"] == "not_ready"
+    assert body["checks"] == {"storage": "storage_unavailable", "database": "ok"}
+
+
+def test_readyz_names_the_failing_database(services: Services) -> None:
+    services.engine.dispose()
+    services.engine = database.make_engine(
+        "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2"
+    )
+    with TestClient(create_app(services=services)) as client:
+        ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["checks"] == {"storage": "ok", "database": "database_unavailable"}
+
+
+def test_unknown_route_and_bad_method_use_the_error_shape(services: Services) -> None:
+    with TestClient(create_app(services=services)) as client:
+        missing = client.get("/no/such/page")
+        assert missing.status_code == 404
+        assert missing.json()["error"] == "not_found"
+        wrong = client.post("/healthz")
+        assert wrong.status_code == 405
+        assert set(wrong.json()) == {"error", "message"}
+
+
+def test_openapi_is_served(services: Services) -> None:
+    with TestClient(create_app(services=services)) as client:
+        assert client.get("/docs").status_code == 200
+        spec = client.get("/openapi.json").json()
+        assert "/readyz" in spec["paths"]
+
+
+def test_app_started_on_defaults_runs_its_own_minio(tmp_path: Path) -> None:
+    """What `certify serve` does: no endpoint set, so a local MinIO is started and stopped."""
+    settings = Settings(data_dir=tmp_path / "var")
+    settings.data_dir.mkdir()
+    database.upgrade(settings.resolved_database_url)
+    with TestClient(create_app(settings)) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        local = client.app.state.services.local_minio  # type: ignore[attr-defined]
+        assert local is not None
+        assert local.process is not None
+    assert local.process is None  # stopped with the app

@@ -1,0 +1,133 @@
+"""The object store against a real MinIO server."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import time
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from certify.errors import ObjectLockedError, ObjectNotFoundError, StorageUnavailableError
+from storage.minio_server import MinioServer
+from storage.objects import MinioObjectStore
+from tests.conftest import store_config
+
+pytestmark = pytest.mark.integration
+
+MIB = 1024 * 1024
+
+
+def test_small_object_round_trips_with_sha256_in_metadata(object_store: MinioObjectStore) -> None:
+    data = b"trang 1 \xe1\xba\xa3n qu\xc3\xa9t" * 100
+    stored = object_store.put_stream(
+        object_store.scans_bucket, "a/b/page-1", io.BytesIO(data), content_type="image/jpeg"
+    )
+    assert stored.sha256 == hashlib.sha256(data).hexdigest()
+    assert stored.size == len(data)
+    st = object_store.stat(object_store.scans_bucket, "a/b/page-1")
+    assert st.sha256 == stored.sha256
+    assert st.size == len(data)
+    assert st.content_type == "image/jpeg"
+    assert b"".join(object_store.iter_chunks(object_store.scans_bucket, "a/b/page-1")) == data
+
+
+@pytest.mark.slow
+def test_50_mb_object_round_trips_byte_exact_in_bounded_memory(
+    object_store: MinioObjectStore, tmp_path: Path
+) -> None:
+    source = tmp_path / "big.bin"
+    expected = hashlib.sha256()
+    with source.open("wb") as fh:
+        for _ in range(50):
+            block = os.urandom(MIB)
+            expected.update(block)
+            fh.write(block)
+
+    tracemalloc.start()
+    try:
+        with source.open("rb") as fh:
+            stored = object_store.put_stream(object_store.scans_bucket, "big", fh)
+        got = hashlib.sha256()
+        size = 0
+        with object_store.open(object_store.scans_bucket, "big") as stream:
+            while chunk := stream.read(MIB):
+                got.update(chunk)
+                size += len(chunk)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert stored.sha256 == expected.hexdigest()
+    assert size == 50 * MIB
+    assert got.hexdigest() == expected.hexdigest()
+    # One 8 MiB part in flight plus buffers; far under the 50 MiB object.
+    assert peak < 25 * MIB, f"peak Python memory {peak / MIB:.1f} MiB"
+
+
+def test_missing_object_is_object_not_found(object_store: MinioObjectStore) -> None:
+    with pytest.raises(ObjectNotFoundError):
+        object_store.stat(object_store.scans_bucket, "nope")
+    with pytest.raises(ObjectNotFoundError):
+        list(object_store.iter_chunks(object_store.copies_bucket, "nope"))
+
+
+def test_copy_under_retention_cannot_be_deleted_or_overwritten(
+    object_store: MinioObjectStore,
+) -> None:
+    bucket = object_store.copies_bucket
+    original = object_store.put_bytes(bucket, "x/2026/1.pdf", b"%PDF-1.7 signed copy")
+    assert original.version_id
+
+    # Deleting the version is refused by the server (Object Lock, default retention).
+    with pytest.raises(ObjectLockedError):
+        object_store.remove(bucket, "x/2026/1.pdf", version_id=original.version_id)
+
+    # Writing the same key again cannot replace it: the locked version stays as it was.
+    second = object_store.put_bytes(bucket, "x/2026/1.pdf", b"%PDF-1.7 forged")
+    assert second.version_id != original.version_id
+    with pytest.raises(ObjectLockedError):
+        object_store.remove(bucket, "x/2026/1.pdf", version_id=second.version_id)
+    kept = b"".join(
+        object_store.iter_chunks(bucket, "x/2026/1.pdf", version_id=original.version_id)
+    )
+    assert kept == b"%PDF-1.7 signed copy"
+    assert object_store.stat(bucket, "x/2026/1.pdf", version_id=original.version_id).sha256 == (
+        hashlib.sha256(b"%PDF-1.7 signed copy").hexdigest()
+    )
+
+
+def test_ensure_buckets_is_idempotent(object_store: MinioObjectStore) -> None:
+    object_store.ensure_buckets()
+    object_store.ensure_buckets()
+    object_store.ping()
+
+
+@pytest.mark.slow
+def test_storage_down_fails_fast_and_recovers(tmp_path: Path) -> None:
+    server = MinioServer.for_data_dir(tmp_path / "minio")
+    server.start()
+    try:
+        store = MinioObjectStore(store_config(server, timeout_seconds=3.0))
+        store.ensure_buckets()
+        store.put_bytes(store.scans_bucket, "k", b"before")
+
+        server.stop()
+        started = time.monotonic()
+        with pytest.raises(StorageUnavailableError):
+            store.stat(store.scans_bucket, "k")
+        with pytest.raises(StorageUnavailableError):
+            store.put_bytes(store.scans_bucket, "k2", b"while down")
+        with pytest.raises(StorageUnavailableError):
+            store.ping()
+        assert time.monotonic() - started < 10, "calls must fail fast, not hang"
+
+        server.start()
+        assert b"".join(store.iter_chunks(store.scans_bucket, "k")) == b"before"
+        store.put_bytes(store.scans_bucket, "k2", b"after")
+        store.ping()
+    finally:
+        server.stop()
