@@ -48,7 +48,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         app.state.services = services
     install_error_handlers(app)
 
-    from api.routes import health
+    from api.routes import health, pki
 
     app.include_router(health.router)
+    app.include_router(pki.router)
     return app

@@ -14,7 +14,7 @@ from certify.errors import CertifyError
 Handler = Callable[[argparse.Namespace], int]
 
 # Command modules that add their own sub-commands with ``register(subparsers)``.
-_COMMAND_MODULES: tuple[str, ...] = ()
+_COMMAND_MODULES: tuple[str, ...] = ("api.commands.pki",)
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,10 @@ from sqlalchemy.engine import Engine
 
 from api.settings import Settings
 from certify.errors import CertifyError
+from keys.ca import ProvincialPKI
+from keys.errors import PkiNotInitialisedError
+from keys.signers import SignerSource
+from keys.tokens import TokenConfig
 from storage import database
 from storage.minio_server import MinioServer
 from storage.objects import MinioObjectStore, ObjectStoreConfig
@@ -26,6 +31,63 @@ class Services:
     store: MinioObjectStore
     local_minio: MinioServer | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    _pki: ProvincialPKI | None = None
+    _signers: SignerSource | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def pki(self) -> ProvincialPKI | None:
+        """The provincial PKI, opened on first use (None until ``certify pki init`` ran)."""
+        with self._lock:
+            if self._pki is None:
+                self._pki = open_pki(self.settings)
+            return self._pki
+
+    def signers(self) -> SignerSource:
+        """The signer source for the domain, built once (signers inside are cached).
+
+        Raises:
+            PkiNotInitialisedError: no PKI yet.
+        """
+        pki = self.pki()
+        if pki is None:
+            raise PkiNotInitialisedError()
+        with self._lock:
+            if self._signers is None:
+                self._signers = signer_source(self.settings, pki)
+            return self._signers
+
+
+def open_pki(settings: Settings) -> ProvincialPKI | None:
+    """Open the PKI under ``settings.resolved_pki_dir``; None if it was never initialised."""
+    from api.secrets import local_pki_passphrase
+
+    try:
+        return ProvincialPKI.open(
+            settings.resolved_pki_dir,
+            passphrase=local_pki_passphrase(settings),
+            base_url=settings.resolved_public_base_url,
+        )
+    except PkiNotInitialisedError:
+        return None
+
+
+def signer_source(settings: Settings, pki: ProvincialPKI) -> SignerSource:
+    """The SignerSource for ``pki`` with the configured PKCS#11 token, TSA and extra roots."""
+    from keys.ca import load_certificate_file
+
+    tokens = {}
+    if settings.pkcs11_module and settings.pkcs11_token_label:
+        tokens[settings.pkcs11_token_label] = TokenConfig(
+            module=settings.pkcs11_module,
+            token_label=settings.pkcs11_token_label,
+            user_pin=settings.pkcs11_user_pin.get_secret_value(),
+        )
+    return SignerSource(
+        pki,
+        tokens=tokens,
+        tsa_url=settings.tsa_url or None,
+        extra_roots=[c for p in settings.trust_roots for c in load_certificate_file(p)],
+    )
 
 
 def object_store_config(

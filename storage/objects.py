@@ -23,7 +23,7 @@ from typing import BinaryIO, Literal
 
 import urllib3
 from minio import Minio
-from minio.commonconfig import COMPLIANCE, GOVERNANCE
+from minio.commonconfig import COMPLIANCE, GOVERNANCE, CopySource
 from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
 from minio.objectlockconfig import DAYS, ObjectLockConfig
 
@@ -207,6 +207,16 @@ class MinioObjectStore:
         import io
 
         return self.put_stream(bucket, key, io.BytesIO(data), content_type=content_type)
+
+    def copy(self, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str) -> StoredObject:
+        """Copy an object server-side, keeping its metadata (its SHA-256 among them).
+
+        Raises:
+            ObjectNotFoundError, ObjectLockedError, StorageUnavailableError.
+        """
+        with self._translate(dst_bucket, dst_key):
+            result = self._client.copy_object(dst_bucket, dst_key, CopySource(src_bucket, src_key))
+        return self.stat(dst_bucket, dst_key, version_id=result.version_id)
 
     def stat(self, bucket: str, key: str, *, version_id: str | None = None) -> StoredObject:
         """What the server knows of an object.

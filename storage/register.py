@@ -735,6 +735,29 @@ class SqlRegister:
         with self._session(write=False) as session:
             return [_entry(*row) for row in session.execute(stmt)]
 
+    def set_copy_version(self, document_id: str, version_id: str) -> None:
+        """Record the object-store version of an entry's signed copy, once it is in place.
+
+        Raises ``NotFoundError``, ``RegisterConflictError`` (a different version is recorded).
+        """
+        with self._session(write=True) as session:
+            doc = session.execute(
+                select(Document).where(Document.id == document_id).with_for_update()
+            ).scalar_one_or_none()
+            if doc is None:
+                raise NotFoundError("Không tìm thấy bản sao. / No such certified copy.")
+            if doc.copy_version_id not in (None, version_id):
+                raise RegisterConflictError(
+                    "Bản sao đã có phiên bản lưu trữ khác. / Another stored version is recorded."
+                )
+            doc.copy_version_id = version_id
+
+    def documents_awaiting_copy(self) -> list[DocumentEntry]:
+        """Entries whose signed copy is not yet in the copies bucket (no version recorded)."""
+        stmt = _document_select().where(Document.copy_version_id.is_(None))
+        with self._session(write=False) as session:
+            return [_entry(*row) for row in session.execute(stmt.order_by(Document.issued_at))]
+
     def cancel_document(
         self,
         document_id: str,

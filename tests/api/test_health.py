@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,17 +16,6 @@ from storage.objects import MinioObjectStore
 from tests.conftest import store_config
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def services(minio_server: MinioServer, data_dir: Path) -> Iterator[Services]:
-    settings = Settings(data_dir=data_dir)
-    database.upgrade(settings.resolved_database_url)
-    store = MinioObjectStore(store_config(minio_server))
-    store.ensure_buckets()
-    engine = database.make_engine(settings.resolved_database_url)
-    yield Services(settings=settings, engine=engine, store=store)
-    engine.dispose()
 
 
 def test_healthz_and_readyz_answer_200(services: Services) -> None:

@@ -1,0 +1,121 @@
+"""Signers for the domain: cached file keys, PKCS#11 (SoftHSM2), timestamps, revocation."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
+
+from keys._crypto import to_asn1_cert
+from keys.ca import ProvincialPKI
+from keys.errors import CertificateRevokedError, NoCertificateError
+from keys.signers import CachedKeySigner, SignerSource
+from keys.tokens import TokenConfig, generate_key, key_uri
+from tests.keys.conftest import issue_officer, minimal_pdf
+
+SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
+TOKEN_LABEL = "certify-test"
+
+
+def _sign(src: SignerSource, signer: signers.Signer, cert_for_ocsp: object = None) -> bytes:
+    certs = [cert_for_ocsp] if cert_for_ocsp is not None else []
+    meta = signers.PdfSignatureMetadata(
+        field_name="Sig1",
+        subfilter=fields.SigSeedSubFilter.PADES,
+        embed_validation_info=True,
+        validation_context=src.validation_context(certs=certs),  # type: ignore[arg-type]
+    )
+    writer = IncrementalPdfFileWriter(io.BytesIO(minimal_pdf()))
+    out = signers.PdfSigner(meta, signer=signer, timestamper=src.timestamper()).sign_pdf(writer)
+    return out.getvalue()
+
+
+def _validate(pki: ProvincialPKI, pdf: bytes) -> object:
+    reader = PdfFileReader(io.BytesIO(pdf))
+    # A verifier who knows only the root (no CRLs handed over): B-LT data must be embedded.
+    vc = ValidationContext(
+        trust_roots=[to_asn1_cert(pki.ca_certificate("root"))], allow_fetching=False
+    )
+    return validate_pdf_signature(reader.embedded_signatures[0], vc)
+
+
+def test_cached_signer_signs_and_validates(pki: ProvincialPKI) -> None:
+    src = SignerSource(pki)
+    signer = src.officer_signer("nva")
+    assert isinstance(signer, CachedKeySigner)
+    assert src.officer_signer("nva") is signer  # built once
+    status = _validate(pki, _sign(src, signer, pki.find("officer", "nva").certificate))
+    assert status.bottom_line, status.pretty_print_details()  # type: ignore[attr-defined]
+    assert status.md_algorithm  # type: ignore[attr-defined]
+    seal = src.seal_signer("TP01")
+    assert _validate(pki, _sign(src, seal)).bottom_line  # type: ignore[attr-defined]
+
+
+def test_cache_invalidated_on_revocation(pki: ProvincialPKI) -> None:
+    src = SignerSource(pki)
+    issued = issue_officer(pki, "to-revoke")
+    assert src.officer_signer("to-revoke") is not None
+    pki.revoke(issued.serial, "cessationOfOperation")
+    with pytest.raises(CertificateRevokedError):
+        src.check_usable(issued.certificate)
+    with pytest.raises(NoCertificateError):
+        src.officer_signer("to-revoke")
+
+
+@pytest.fixture(scope="session")
+def softhsm(tmp_path_factory: pytest.TempPathFactory) -> TokenConfig:
+    if not (Path(SOFTHSM_MODULE).exists() and shutil.which("softhsm2-util")):
+        pytest.skip("SoftHSM2 is not installed")
+    d = tmp_path_factory.mktemp("softhsm")
+    (d / "tokens").mkdir()
+    conf = d / "softhsm2.conf"
+    conf.write_text(
+        f"directories.tokendir = {d / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n"
+    )
+    os.environ["SOFTHSM2_CONF"] = str(conf)
+    subprocess.run(
+        [
+            "softhsm2-util",
+            "--init-token",
+            "--free",
+            "--label",
+            TOKEN_LABEL,
+            "--pin",
+            "1234",
+            "--so-pin",
+            "5678",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return TokenConfig(module=SOFTHSM_MODULE, token_label=TOKEN_LABEL, user_pin="1234")
+
+
+@pytest.mark.integration
+def test_pkcs11_key_signs_pdf_that_validates(pki: ProvincialPKI, softhsm: TokenConfig) -> None:
+    public = generate_key(softhsm, "officer-hsm", algorithm="rsa-pss")
+    issued = pki.issue_officer(
+        "hsm-user",
+        "Lê Văn C",
+        "Chủ tịch",
+        "TP01",
+        public_key=public,
+        key_ref=key_uri(TOKEN_LABEL, "officer-hsm"),
+    )
+    assert not pki.key_path(issued.serial).exists()  # the key never left the token
+    src = SignerSource(pki, tokens={TOKEN_LABEL: softhsm})
+    signer = src.officer_signer("hsm-user")
+    assert src.officer_signer("hsm-user") is signer
+    status = _validate(pki, _sign(src, signer, issued.certificate))
+    assert status.bottom_line, status.pretty_print_details()  # type: ignore[attr-defined]
+    assert status.trusted  # type: ignore[attr-defined]
