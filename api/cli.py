@@ -14,7 +14,7 @@ from certify.errors import CertifyError
 Handler = Callable[[argparse.Namespace], int]
 
 # Command modules that add their own sub-commands with ``register(subparsers)``.
-_COMMAND_MODULES: tuple[str, ...] = ("api.commands.pki",)
+_COMMAND_MODULES: tuple[str, ...] = ("api.commands.pki", "api.commands.copies")
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -45,6 +45,14 @@ def _db_upgrade(_: argparse.Namespace) -> int:
     return 0
 
 
+def quiet_libraries() -> None:
+    """Silence library chatter that says nothing to an operator: fontTools' subsetting notes,
+    and pyHanko's notice that revocation data is embedded without fetching (by design: the
+    SignerSource supplies fresh CRLs and OCSP responses)."""
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
+    logging.getLogger("pyhanko.sign.signers.pdf_signer").setLevel(logging.ERROR)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="certify",
@@ -72,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    quiet_libraries()
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
     try:

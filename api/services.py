@@ -10,7 +10,12 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from api.settings import Settings
+from certify.copy import CopyBuilder
 from certify.errors import CertifyError
+from certify.intake import ScanLimits
+from certify.issuance import CertificationService
+from certify.ports import SystemClock
+from certify.signing import CopySigner, stamp_style
 from keys.ca import ProvincialPKI
 from keys.errors import PkiNotInitialisedError
 from keys.signers import SignerSource
@@ -18,6 +23,7 @@ from keys.tokens import TokenConfig
 from storage import database
 from storage.minio_server import MinioServer
 from storage.objects import MinioObjectStore, ObjectStoreConfig
+from storage.register import SqlRegister
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +37,7 @@ class Services:
     store: MinioObjectStore
     local_minio: MinioServer | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    _certification: CertificationService | None = None
     _pki: ProvincialPKI | None = None
     _signers: SignerSource | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -55,6 +62,44 @@ class Services:
             if self._signers is None:
                 self._signers = signer_source(self.settings, pki)
             return self._signers
+
+    @property
+    def register(self) -> SqlRegister:
+        return SqlRegister(self.engine)
+
+    def certification(self) -> CertificationService:
+        """The certification service, built once: the font is subset and the signers are
+        loaded here, not per copy.
+
+        Raises:
+            PkiNotInitialisedError: no PKI yet.
+            CopyBuildError: the font cannot be read.
+        """
+        signers = self.signers()
+        with self._lock:
+            if self._certification is None:
+                settings = self.settings
+                builder = CopyBuilder(settings.font_path, bold_font_path=settings.bold_font_path)
+                self._certification = CertificationService(
+                    store=self.store,
+                    register=self.register,
+                    builder=builder,
+                    signer=CopySigner(signers, stamp_style=stamp_style(builder.font.program)),
+                    clock=SystemClock(),
+                    verify_base_url=settings.resolved_public_base_url,
+                    register_type=settings.register_type,
+                    book_number=settings.register_book,
+                )
+            return self._certification
+
+    def scan_limits(self) -> ScanLimits:
+        s = self.settings
+        return ScanLimits(
+            max_bytes=s.max_scan_bytes,
+            max_pages=s.max_scan_pages,
+            max_page_pixels=s.max_page_pixels,
+            min_dpi=s.min_scan_dpi,
+        )
 
 
 def open_pki(settings: Settings) -> ProvincialPKI | None:
@@ -110,7 +155,7 @@ def object_store_config(
 def start_local_minio(settings: Settings) -> MinioServer:
     """Start the local MinIO under ``{data_dir}/minio`` (used when no endpoint is set)."""
     server = MinioServer.for_data_dir(settings.data_dir / "minio")
-    return server.start()
+    return server.attach_or_start()
 
 
 def build_services(settings: Settings) -> Services:

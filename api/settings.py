@@ -58,6 +58,11 @@ class Settings(BaseSettings):
 
     # Register
     register_type: str = "SCT/BS"
+    register_book: str = "01"  # quyển số as on the register cover, printed as 01/{year}
+
+    # The copy's Unicode font (Vietnamese needs more than Latin-1): DejaVu Sans by default
+    font_path: Path = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    bold_font_path: Path | None = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 
     @property
     def resolved_database_url(self) -> str:

@@ -157,6 +157,11 @@ class CopyBuilder:
             icc_profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
         self._icc = zlib.compress(icc_profile, 9)
 
+    @property
+    def font(self) -> PreparedFont:
+        """The prepared regular font (subset, 1000 units/em), e.g. for signature stamps."""
+        return self._font
+
     @classmethod
     def from_prepared(
         cls, font: PreparedFont, bold: PreparedFont | None = None, *, icc_profile: bytes

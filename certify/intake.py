@@ -190,9 +190,7 @@ def read_scan(stream: BinaryIO, limits: ScanLimits, workdir: Path) -> IntakeResu
         else:
             pages = _read_pdf(spool, size, limits, workdir, files, warn)
         if not pages:
-            raise _refuse(  # noqa: TRY301 - cleanup below covers this refusal too
-                "scan_empty", "Bản quét không có trang nào.", "The scan has no pages."
-            )
+            raise _refuse("scan_empty", "Bản quét không có trang nào.", "The scan has no pages.")
         return IntakeResult(
             pages=pages,
             sha256_of_file=digest,
@@ -258,7 +256,7 @@ def _spool(stream: BinaryIO, limits: ScanLimits, workdir: Path) -> tuple[Path, s
                     break
                 size += len(chunk)
                 if size > limits.max_bytes:
-                    raise _refuse(  # noqa: TRY301 - the partial spool is removed below
+                    raise _refuse(
                         "scan_too_large",
                         f"Tệp bản quét vượt quá {limits.max_bytes // MiB} MiB.",
                         f"The scan is larger than {limits.max_bytes // MiB} MiB.",
@@ -611,7 +609,7 @@ def _read_pdf(
                 fh, strict=False, decode_limits=DecodeLimits(per_stream=per_stream)
             )
             if reader.encrypt_dict is not None:
-                raise _refuse(  # noqa: TRY301 - CertifyError passes through unchanged
+                raise _refuse(
                     "pdf_encrypted",
                     "PDF được mã hoá; hãy nộp bản quét không mã hoá.",
                     "The PDF is encrypted; upload an unencrypted scan.",

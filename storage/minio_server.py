@@ -10,6 +10,8 @@ community repository's last commit as a pseudo-version, which is tried second.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
 import secrets
@@ -142,6 +144,24 @@ class MinioServer:
             secret_key=secret_key,
         )
 
+    @property
+    def _state_file(self) -> Path:
+        return self.data_dir.parent / f"{self.data_dir.name}.server.json"
+
+    def attach_or_start(self, *, timeout: float = 60.0) -> MinioServer:
+        """Use the server another certify process already runs on this data directory (two
+        servers must never share one), else start one. Only a started server is stopped by
+        :meth:`stop`."""
+        try:
+            state = json.loads(self._state_file.read_text())
+            os.kill(int(state["pid"]), 0)
+        except (OSError, ValueError, KeyError, TypeError):
+            return self.start(timeout=timeout)
+        self.host, self.port = str(state["host"]), int(state["port"])
+        if _answers_200(f"http://{self.endpoint}/minio/health/ready"):
+            return self
+        return self.start(timeout=timeout)
+
     def start(self, *, timeout: float = 60.0) -> MinioServer:
         """Start the server and wait until it answers its liveness probe.
 
@@ -178,6 +198,9 @@ class MinioServer:
                 start_new_session=True,
             )
         self._wait_ready(timeout, log_path)
+        self._state_file.write_text(
+            json.dumps({"pid": self.process.pid, "host": self.host, "port": self.port})
+        )
         return self
 
     def _wait_ready(self, timeout: float, log_path: Path) -> None:
@@ -202,6 +225,8 @@ class MinioServer:
         proc, self.process = self.process, None
         if proc is None or proc.poll() is not None:
             return
+        with contextlib.suppress(OSError):
+            self._state_file.unlink()
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout=timeout)

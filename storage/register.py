@@ -49,6 +49,7 @@ from certify.errors import (
     RegisterConflictError,
 )
 from certify.ports import AuditRecord, AuthorityRecord, DocumentEntry, OfficerRecord
+from certify.register import RegisterRow
 from storage.database import (
     REQUEST_STATUSES,
     ROLES,
@@ -734,6 +735,50 @@ class SqlRegister:
         stmt = stmt.order_by(Document.register_type, Document.number)
         with self._session(write=False) as session:
             return [_entry(*row) for row in session.execute(stmt)]
+
+    def register_rows(
+        self,
+        authority_code: str,
+        *,
+        year: int,
+        month: int | None = None,
+        register_type: str | None = None,
+    ) -> list[RegisterRow]:
+        """The authority's register of ``year`` as printed (TT 01/2020 art. 4), in register
+        order (type, number): each entry with its requester's name and its certifier's name
+        and title. With ``month``, the entries issued in that Vietnamese month, as
+        ``list_documents``. Holds personal data (requesters' names): do not log it.
+
+        Raises ``InvalidInputError`` for a month outside 1-12.
+        """
+        if month is not None and not 1 <= month <= 12:
+            raise InvalidInputError("Tháng không hợp lệ. / Invalid month.")
+        stmt = (
+            select(Document, Request.code, Officer.username)
+            .add_columns(Request.requester_name, Officer.full_name, Officer.title)
+            .join(Request, Document.request_id == Request.id)
+            .join(Officer, Document.certifier_id == Officer.id)
+            .where(Document.authority_code == authority_code, Document.year == year)
+        )
+        if register_type is not None:
+            stmt = stmt.where(Document.register_type == register_type)
+        if month is not None:
+            start = dt.datetime(year, month, 1, tzinfo=REGISTER_TZ)
+            end = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=REGISTER_TZ)
+            stmt = stmt.where(Document.issued_at >= start, Document.issued_at < end)
+        stmt = stmt.order_by(Document.register_type, Document.number)
+        with self._session(write=False) as session:
+            return [
+                RegisterRow.from_entry(
+                    _entry(doc, request_code, username),
+                    requester_name=requester_name,
+                    certifier_name=full_name,
+                    certifier_title=title,
+                )
+                for doc, request_code, username, requester_name, full_name, title in (
+                    session.execute(stmt)
+                )
+            ]
 
     def set_copy_version(self, document_id: str, version_id: str) -> None:
         """Record the object-store version of an entry's signed copy, once it is in place.

@@ -12,6 +12,9 @@ import pytest
 from storage.minio_server import MinioServer
 from storage.objects import MinioObjectStore, ObjectStoreConfig
 
+# Database fixtures (SQLite and PostgreSQL): database_url, engine, register, ...
+pytest_plugins = ["tests.db_fixtures", "tests.issuing"]
+
 
 def assert_loopback(endpoint: str) -> None:
     """Tests talk only to servers on this machine (polar's guard)."""

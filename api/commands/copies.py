@@ -1,0 +1,211 @@
+"""``certify demo``, ``certify issue``, ``certify reconcile``: administrators' and demos' way to
+issue certified copies, through the same CertificationService the HTTP API uses."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import secrets
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from api.services import Services, build_services, open_pki
+from api.settings import Settings
+from certify.errors import ConflictError, InvalidInputError
+from certify.issuance import IssueOrder
+from certify.ports import AuthorityRecord, OfficerRecord
+from storage import database
+
+DEMO_PROVINCE = ("dn", "Đồng Nai")
+DEMO_AUTHORITY = AuthorityRecord(
+    code="dn-tanphu", name="UBND phường Tân Phú", province_code="dn", province_name="Đồng Nai"
+)
+DEMO_OFFICERS = (
+    OfficerRecord("lan.tt", "Trần Thị Lan", "Công chức Tư pháp - Hộ tịch", "clerk", "dn-tanphu"),
+    OfficerRecord(
+        "hong.nt", "Nguyễn Thị Hồng", "Phó Chủ tịch UBND phường", "certifier", "dn-tanphu"
+    ),
+)
+
+
+@contextlib.contextmanager
+def _services() -> Iterator[Services]:
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    database.upgrade(settings.resolved_database_url)
+    services = build_services(settings)
+    try:
+        yield services
+    finally:
+        services.engine.dispose()
+        if services.local_minio is not None:
+            services.local_minio.stop()
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from argon2 import PasswordHasher
+
+    from keys.ca import ProvincialPKI
+
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    database.upgrade(settings.resolved_database_url)
+    pki = open_pki(settings)
+    made: dict[str, Any] = {"province": DEMO_PROVINCE[1], "authority": DEMO_AUTHORITY.code}
+    if pki is None:
+        from api.secrets import local_pki_passphrase
+
+        pki = ProvincialPKI.init(
+            settings.resolved_pki_dir,
+            province=DEMO_PROVINCE[1],
+            passphrase=local_pki_passphrase(settings),
+            base_url=settings.resolved_public_base_url,
+            algorithm=settings.signature_algorithm,
+        )
+    holders = {(r.kind, r.holder) for r in pki.list() if r.status == "valid"}
+    if ("authority", DEMO_AUTHORITY.code) not in holders:
+        pki.issue_authority(DEMO_AUTHORITY.code, DEMO_AUTHORITY.name)
+    for officer in DEMO_OFFICERS:
+        if officer.role == "certifier" and ("officer", officer.username) not in holders:
+            pki.issue_officer(
+                officer.username, officer.full_name, officer.title, officer.authority_code
+            )
+
+    from storage.register import SqlRegister
+
+    engine = database.make_engine(settings.resolved_database_url)
+    try:
+        register = SqlRegister(engine)
+        with contextlib.suppress(ConflictError):
+            register.add_authority(DEMO_AUTHORITY)
+        hasher = PasswordHasher()
+        officers = []
+        for officer in DEMO_OFFICERS:
+            password = secrets.token_urlsafe(12)
+            try:
+                register.add_officer(officer, password_hash=hasher.hash(password))
+            except ConflictError:
+                password = "(unchanged)"  # noqa: S105 - a label, not a password
+            officers.append(
+                {
+                    "username": officer.username,
+                    "full_name": officer.full_name,
+                    "title": officer.title,
+                    "role": officer.role,
+                    "password": password,
+                }
+            )
+    finally:
+        engine.dispose()
+    made["officers"] = officers
+    made["pki_dir"] = str(settings.resolved_pki_dir)
+    made["database"] = settings.resolved_database_url.split("@")[-1]
+    if args.json:
+        print(json.dumps(made, ensure_ascii=False, indent=2))
+    else:
+        print(f"certify: demo province {made['province']}, authority {DEMO_AUTHORITY.name}")
+        print(f"  authority code: {DEMO_AUTHORITY.code}  (PKI in {made['pki_dir']})")
+        for o in officers:
+            print(f"  {o['role']:9} {o['username']:8} {o['full_name']} — password {o['password']}")
+    return 0
+
+
+def _issue(args: argparse.Namespace) -> int:
+    if args.copies < 1:
+        raise InvalidInputError("--copies phải ≥ 1. / --copies must be at least 1.")
+    with _services() as services:
+        register = services.register
+        request_code = args.request or "YC-" + secrets.token_hex(5).upper()
+        if not args.request:
+            register.add_request(
+                request_code,
+                authority_code=args.authority,
+                requester_name=args.requester,
+                requester_id_number=args.requester_id,
+                received_at=dt.datetime.now(dt.UTC),
+            )
+        service = services.certification()
+        files = []
+        try:
+            files = [Path(p).open("rb") for p in args.scan]  # noqa: SIM115 - closed below
+            with tempfile.TemporaryDirectory(prefix="certify-intake-") as work:
+                issued, warnings = service.certify_scans(
+                    IssueOrder(
+                        authority_code=args.authority,
+                        certifier_username=args.certifier,
+                        request_code=request_code,
+                        document_name=args.document_name,
+                        copies=args.copies,
+                    ),
+                    files,
+                    limits=services.scan_limits(),
+                    workdir=Path(work),
+                )
+        except OSError as exc:
+            raise InvalidInputError(f"Không đọc được tệp: {exc.filename}") from exc
+        finally:
+            for fh in files:
+                fh.close()
+        Path(args.out).write_bytes(issued.pdf)
+    entry = issued.entry
+    result = {
+        "number": entry.number,
+        "book": f"{entry.book}-{entry.register_type}",
+        "request": request_code,
+        "copies": entry.copies,
+        "fee": entry.fee,
+        "sha256": entry.copy_sha256,
+        "object": entry.copy_key,
+        "verify_url": issued.verify_url,
+        "out": str(args.out),
+        "warnings": warnings,
+    }
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        print(f"certify: số chứng thực {entry.number} quyển số {result['book']} → {args.out}")
+        print(f"  sha256 {entry.copy_sha256}")
+        print(f"  verify {issued.verify_url}")
+        for warning in warnings:
+            print(f"  warning: {warning}")
+    return 0
+
+
+def _reconcile(_: argparse.Namespace) -> int:
+    with _services() as services:
+        done = services.certification().reconcile()
+    print(f"certify: {done} copies moved into the copies bucket")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    demo = subparsers.add_parser(
+        "demo", help="seed a province, its PKI, one authority, a clerk and a certifier"
+    )
+    demo.add_argument("--json", action="store_true", help="print what was made as JSON")
+    demo.set_defaults(handler=_demo)
+
+    issue = subparsers.add_parser("issue", help="certify scans into a signed copy")
+    issue.add_argument("--authority", required=True, help="authority code")
+    issue.add_argument("--certifier", required=True, help="certifier's username")
+    issue.add_argument("--document-name", required=True, help="name of the original")
+    issue.add_argument("--scan", nargs="+", required=True, help="scan files, in page order")
+    issue.add_argument("--copies", type=int, default=1, help="number of copies (one number)")
+    issue.add_argument("--out", required=True, help="where to write the signed PDF")
+    issue.add_argument("--request", help="existing request code (else one is created)")
+    issue.add_argument("--requester", default="(tại quầy)", help="requester's full name")
+    issue.add_argument("--requester-id", default="", help="requester's ID number")
+    issue.add_argument("--json", action="store_true")
+    issue.set_defaults(handler=_issue)
+
+    reconcile = subparsers.add_parser(
+        "reconcile", help="finish certifications whose copy was not yet moved to storage"
+    )
+    reconcile.set_defaults(handler=_reconcile)
+
+
+__all__ = ["register"]

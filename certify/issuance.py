@@ -1,0 +1,362 @@
+"""Issuing a certified copy: numbers, PDF, signatures, storage and the register, all or nothing.
+
+The steps (DESIGN.md, "the flow"), in the order that leaves nothing half-issued:
+
+1. The scan pages were taken in by ``certify.intake`` and stored in ``scans``.
+2. In one register transaction (which holds the (authority, SCT/BS, year) counter lock):
+   a. take the next number (NĐ 23/2015 art. 20: gapless, restarting each year);
+   b. build the copy with the lời chứng and QR code, and sign it twice (``certify.signing``);
+   c. stage the signed copy in ``scans`` under ``staging/`` (no Object Lock, so it can still
+      be removed);
+   d. write the register entry and its audit event.
+   The transaction commits only if all of that succeeded. If anything fails, the number is
+   not consumed (the transaction rolls back) and the staged object is removed.
+3. After the commit the staged copy is copied into ``copies`` (Object Lock), its version is
+   recorded in the entry, and the staged object is removed. If MinIO fails at this point the
+   entry exists and the staged copy is safe in ``scans``: :meth:`reconcile` finishes the move
+   (it runs at start-up and from ``certify reconcile``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Protocol
+from zoneinfo import ZoneInfo
+
+from certify.copy import CertificationText
+from certify.errors import (
+    CertifyError,
+    InvalidInputError,
+    InvalidScanError,
+    ObjectNotFoundError,
+    PermissionDeniedError,
+)
+from certify.fees import certification_fee
+from certify.intake import IntakeResult, ScanLimits, ScanPage, read_scan
+from certify.ports import (
+    AuditRecord,
+    Clock,
+    DocumentEntry,
+    ObjectStore,
+    RegisterRepository,
+    StoredObject,
+)
+from certify.signing import CopySigner, SignatureText
+
+log = logging.getLogger(__name__)
+
+VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+TOKEN_BYTES = 24  # 192-bit verification tokens: printed codes must not be guessable
+MAX_COPIES = 100
+
+
+class CopyBuilderPort(Protocol):
+    def build(
+        self,
+        pages: Sequence[ScanPage],
+        text: CertificationText,
+        verify_url: str,
+        *,
+        title: str,
+        created_at: dt.datetime | None = None,
+    ) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class IssueOrder:
+    """What the certifier asks to issue: one original, in ``copies`` copies."""
+
+    authority_code: str
+    certifier_username: str
+    request_code: str
+    document_name: str
+    pages: Sequence[ScanPage] = ()
+    page_hashes: tuple[str, ...] = ()
+    copies: int = 1
+    document_id: str = ""
+
+
+@dataclass(frozen=True)
+class IssuedCopy:
+    """A certified copy as issued: its register entry, the signed PDF, its public URL."""
+
+    entry: DocumentEntry
+    pdf: bytes
+    verify_url: str
+    stored: StoredObject | None
+
+
+def copy_key(authority_code: str, year: int, number: int) -> str:
+    """Object key of a signed copy (DESIGN.md: copies/{authority}/{year}/{number}.pdf)."""
+    return f"{authority_code}/{year}/{number}.pdf"
+
+
+def staging_key(authority_code: str, year: int, number: int, token: str) -> str:
+    return f"staging/{authority_code}/{year}/{number}-{token[:16]}.pdf"
+
+
+class CertificationService:
+    """Issues certified copies. Build once per process and share; it is thread-safe."""
+
+    def __init__(
+        self,
+        *,
+        store: ObjectStore,
+        register: RegisterRepository,
+        builder: CopyBuilderPort,
+        signer: CopySigner,
+        clock: Clock,
+        verify_base_url: str,
+        register_type: str = "SCT/BS",
+        book_number: str = "01",
+    ) -> None:
+        self._store = store
+        self._register = register
+        self._builder = builder
+        self._signer = signer
+        self._clock = clock
+        self._verify_base_url = verify_base_url.rstrip("/")
+        self._register_type = register_type
+        self._book_number = book_number
+
+    def verify_url(self, token: str) -> str:
+        return f"{self._verify_base_url}/v/{token}"
+
+    def issue(self, order: IssueOrder) -> IssuedCopy:
+        """Issue one certified copy (or several identical copies sharing one number).
+
+        Raises:
+            InvalidInputError: no pages, a bad copy count, an empty document name.
+            NotFoundError: unknown authority, officer or request.
+            PermissionDeniedError: the officer is not a certifier of this authority.
+            KeyMaterialError: a certificate is expired or revoked.
+            StorageUnavailableError, DatabaseUnavailableError: nothing was issued; retry.
+        """
+        if not order.pages:
+            raise InvalidInputError("Bản quét không có trang nào. / The scan has no pages.")
+        if not 1 <= order.copies <= MAX_COPIES:
+            raise InvalidInputError(
+                f"Số bản sao phải từ 1 đến {MAX_COPIES}. / Copies must be 1-{MAX_COPIES}."
+            )
+        name = order.document_name.strip()
+        if not name or len(name) > 300:
+            raise InvalidInputError(
+                "Tên giấy tờ không hợp lệ. / The document name is empty or too long."
+            )
+        authority = self._register.get_authority(order.authority_code)
+        officer = self._register.get_officer(order.certifier_username)
+        if officer.authority_code != authority.code or officer.role != "certifier":
+            raise PermissionDeniedError(
+                "Người ký không phải người thực hiện chứng thực của cơ quan này. / "
+                "The officer is not a certifier of this authority."
+            )
+
+        now = self._clock.now()
+        local_date = now.astimezone(VN_TZ).date()
+        year = local_date.year
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        url = self.verify_url(token)
+        fee = certification_fee(len(order.pages), order.copies, waived=authority.fee_waived)
+        signature_text = SignatureText(
+            certifier_name=officer.full_name,
+            certifier_title=officer.title,
+            authority_name=authority.name,
+            location=f"{authority.name}, {authority.province_name}",
+        )
+        staged: StoredObject | None = None
+        try:
+            with self._register.transaction() as tx:
+                number = tx.next_number(authority.code, self._register_type, year)
+                text = CertificationText(
+                    number=number,
+                    book=f"{self._book_number}/{year}",
+                    register_code=self._register_type,
+                    date=local_date,
+                    certifier_name=officer.full_name,
+                    certifier_title=officer.title,
+                    authority_name=authority.name,
+                    document_name=name,
+                    copy_count=order.copies,
+                )
+                unsigned = self._builder.build(
+                    order.pages, text, url, title=f"Bản sao chứng thực: {name}", created_at=now
+                )
+                signed = self._signer.sign(
+                    unsigned,
+                    officer_username=officer.username,
+                    authority_code=authority.code,
+                    text=signature_text,
+                )
+                staged = self._store.put_stream(
+                    self._store.scans_bucket,
+                    staging_key(authority.code, year, number, token),
+                    io.BytesIO(signed),
+                    content_type="application/pdf",
+                )
+                entry = DocumentEntry(
+                    id=order.document_id or str(uuid.uuid4()),
+                    authority_code=authority.code,
+                    request_code=order.request_code,
+                    register_type=self._register_type,
+                    year=year,
+                    number=number,
+                    book=text.book,
+                    document_name=name,
+                    pages=len(order.pages),
+                    copies=order.copies,
+                    fee=fee,
+                    page_hashes=order.page_hashes,
+                    copy_key=copy_key(authority.code, year, number),
+                    copy_sha256=staged.sha256,
+                    copy_size=staged.size,
+                    copy_version_id=None,
+                    verification_token=token,
+                    certifier_username=officer.username,
+                    issued_at=now,
+                )
+                tx.add_document(entry)
+                tx.append_audit(
+                    AuditRecord(
+                        actor=officer.username,
+                        action="copy.issued",
+                        subject=entry.id,
+                        at=now,
+                        details={
+                            "authority": authority.code,
+                            "number": str(number),
+                            "book": text.book,
+                            "sha256": staged.sha256,
+                        },
+                    )
+                )
+        except BaseException:
+            if staged is not None:
+                self._remove_staged(staged)
+            raise
+
+        stored: StoredObject | None = None
+        try:
+            stored = self._promote(entry, staged)
+        except CertifyError as exc:
+            log.warning(
+                "copy %s registered but not yet moved to copies (%s); reconcile will finish it",
+                entry.id,
+                exc.code,
+            )
+        return IssuedCopy(entry=entry, pdf=signed, verify_url=url, stored=stored)
+
+    def certify_scans(
+        self,
+        order: IssueOrder,
+        scans: Sequence[BinaryIO],
+        *,
+        limits: ScanLimits,
+        workdir: Path,
+    ) -> tuple[IssuedCopy, list[str]]:
+        """Take in the scan files of one original, keep their pages in ``scans``, and issue.
+
+        The pages of all files, in order, make the copy. Each page is stored as
+        ``scans/{authority}/{request}/{document}/page-{n}`` with its SHA-256. If anything
+        fails, the stored pages are removed again and nothing is issued. Returns the issued
+        copy and the intake warnings (e.g. low resolution).
+
+        Raises:
+            InvalidScanError: a file was refused (nothing was stored).
+            and everything :meth:`issue` raises.
+        """
+        if not scans:
+            raise InvalidInputError("Chưa có bản quét. / No scan was given.")
+        document_id = order.document_id or str(uuid.uuid4())
+        results: list[IntakeResult] = []
+        stored: list[StoredObject] = []
+        try:
+            for scan in scans:
+                results.append(read_scan(scan, limits, workdir))
+            pages = [page for result in results for page in result.pages]
+            if len(pages) > limits.max_pages:
+                raise InvalidScanError(
+                    f"Quá {limits.max_pages} trang. / More than {limits.max_pages} pages.",
+                    code="scan_too_many_pages",
+                )
+            prefix = f"{order.authority_code}/{order.request_code}/{document_id}"
+            for n, page in enumerate(pages, start=1):
+                with page.open() as fh:
+                    stored.append(
+                        self._store.put_stream(
+                            self._store.scans_bucket,
+                            f"{prefix}/page-{n}",
+                            fh,
+                            content_type=page.content_type,
+                        )
+                    )
+            issued = self.issue(
+                IssueOrder(
+                    authority_code=order.authority_code,
+                    certifier_username=order.certifier_username,
+                    request_code=order.request_code,
+                    document_name=order.document_name,
+                    pages=pages,
+                    page_hashes=tuple(obj.sha256 for obj in stored),
+                    copies=order.copies,
+                    document_id=document_id,
+                )
+            )
+        except BaseException:
+            for obj in stored:
+                self._remove_staged(obj)
+            raise
+        finally:
+            for result in results:
+                result.cleanup()
+        return issued, [w for result in results for w in result.warnings]
+
+    def reconcile(self) -> int:
+        """Finish entries whose signed copy is still staged. Returns how many were finished.
+
+        Raises:
+            StorageUnavailableError, DatabaseUnavailableError.
+        """
+        done = 0
+        for entry in self._register.documents_awaiting_copy():
+            key = staging_key(
+                entry.authority_code, entry.year, entry.number, entry.verification_token
+            )
+            try:
+                staged = self._store.stat(self._store.scans_bucket, key)
+            except ObjectNotFoundError:
+                # Moved already, but the version was not recorded: record what is there.
+                stored = self._store.stat(self._store.copies_bucket, entry.copy_key)
+                if stored.sha256 != entry.copy_sha256 or not stored.version_id:
+                    raise
+                self._register.set_copy_version(entry.id, stored.version_id)
+            else:
+                self._promote(entry, staged)
+            done += 1
+        return done
+
+    def _promote(self, entry: DocumentEntry, staged: StoredObject) -> StoredObject:
+        stored = self._store.copy(
+            staged.bucket, staged.key, self._store.copies_bucket, entry.copy_key
+        )
+        if stored.sha256 != entry.copy_sha256 or stored.size != entry.copy_size:
+            raise CertifyError(
+                "Bản sao lưu trữ không khớp sổ. / Stored copy does not match the register.",
+                code="copy_mismatch",
+            )
+        if stored.version_id:
+            self._register.set_copy_version(entry.id, stored.version_id)
+        self._remove_staged(staged)
+        return stored
+
+    def _remove_staged(self, staged: StoredObject) -> None:
+        try:
+            self._store.remove(staged.bucket, staged.key)
+        except CertifyError as exc:
+            log.warning("could not remove staged copy %s (%s)", staged.key, exc.code)

@@ -1,0 +1,517 @@
+"""Issuing certified copies end to end, checked with tools nobody here wrote.
+
+Real MinIO, real SQLite and PostgreSQL, the provincial PKI served over HTTP, pdfsig (poppler
+with NSS), pdftotext, zbarimg, and pyHanko's validator trusting only the provincial root.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import subprocess
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from asn1crypto import pem as asn1_pem
+from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.fields import MDPPerm
+from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
+from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko_certvalidator import ValidationContext
+
+from certify.copy import CopyBuilder
+from certify.errors import (
+    DatabaseUnavailableError,
+    InvalidScanError,
+    KeyMaterialError,
+    PermissionDeniedError,
+    StorageUnavailableError,
+)
+from certify.intake import ScanLimits
+from certify.issuance import CertificationService, IssuedCopy, IssueOrder
+from certify.signing import CopySigner
+from keys.errors import NoCertificateError
+from storage.minio_server import MinioServer
+from storage.objects import MinioObjectStore
+from storage.register import SqlRegister
+from tests.conftest import store_config
+from tests.issuing import (
+    AUTHORITY,
+    CERTIFIER,
+    CLERK,
+    OTHER_CERTIFIER,
+    ServedPki,
+    make_service,
+    scan_jpeg,
+    seed_register,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("served_pki")]
+
+LIMITS = ScanLimits()
+
+
+@pytest.fixture
+def service(
+    object_store: MinioObjectStore,
+    register: SqlRegister,
+    copy_builder: CopyBuilder,
+    copy_signer: CopySigner,
+    served_pki: ServedPki,
+) -> CertificationService:
+    seed_register(register)
+    return make_service(
+        store=object_store,
+        register=register,
+        builder=copy_builder,
+        signer=copy_signer,
+        base_url=served_pki.base_url,
+    )
+
+
+def order(**overrides: object) -> IssueOrder:
+    values: dict[str, object] = {
+        "authority_code": AUTHORITY.code,
+        "certifier_username": CERTIFIER.username,
+        "request_code": "YC-0001",
+        "document_name": "Giấy khai sinh",
+        "copies": 2,
+    }
+    values.update(overrides)
+    return IssueOrder(**values)  # type: ignore[arg-type]
+
+
+def certify(
+    service: CertificationService, tmp_path: Path, *pages: bytes, **kw: object
+) -> IssuedCopy:
+    scans = [io.BytesIO(p) for p in (pages or (scan_jpeg(),))]
+    issued, _ = service.certify_scans(order(**kw), scans, limits=LIMITS, workdir=tmp_path)
+    return issued
+
+
+def root_certificate(served_pki: ServedPki) -> asn1_x509.Certificate:
+    _, _, der = asn1_pem.unarmor(served_pki.root_pem.read_bytes())
+    return asn1_x509.Certificate.load(der)
+
+
+# --- what is issued ------------------------------------------------------------------------------
+
+
+def test_issued_copy_is_b_lta_with_officer_certification_then_seal(
+    service: CertificationService, served_pki: ServedPki, tmp_path: Path
+) -> None:
+    issued = certify(service, tmp_path, scan_jpeg("TRANG 1"), scan_jpeg("TRANG 2"))
+    root = root_certificate(served_pki)
+    reader = PdfFileReader(io.BytesIO(issued.pdf))
+
+    sigs = reader.embedded_regular_signatures
+    assert [s.field_name for s in sigs] == ["officer", "seal"]
+    officer, seal = sigs
+    assert officer.docmdp_level == MDPPerm.FILL_FORMS  # certification signature, P=2
+    timestamps = reader.embedded_timestamp_signatures
+    assert len(timestamps) == 1
+
+    # B-LT: the revocation data embedded in the DSS alone must prove every certificate
+    # unrevoked, with only the provincial root trusted and no fetching at all.
+    dss = DocumentSecurityStore.read_dss(reader)
+    assert dss.ocsps or dss.crls
+
+    def context() -> ValidationContext:
+        return dss.as_validation_context(
+            {"trust_roots": [root], "allow_fetching": False, "revocation_mode": "hard-fail"}
+        )
+
+    statuses = {}
+    for sig in sigs:
+        status = validate_pdf_signature(sig, context(), context())
+        assert status.intact and status.valid and status.trusted, status.pretty_print_details()
+        assert status.bottom_line
+        # B-T: a trusted RFC 3161 signature timestamp.
+        assert status.timestamp_validity is not None
+        assert status.timestamp_validity.intact and status.timestamp_validity.trusted
+        assert status.docmdp_ok
+        statuses[sig.field_name] = status
+    # After the officer: only the seal's signature (form filling) and LTV data.
+    assert statuses["officer"].modification_level == ModificationLevel.FORM_FILLING
+    # After the seal: nothing but LTV data and the document timestamp.
+    assert statuses["seal"].modification_level == ModificationLevel.LTA_UPDATES
+
+    # B-LTA: a document timestamp over everything, the DSS included.
+    ts_status = validate_pdf_timestamp(timestamps[0], validation_context=context())
+    assert ts_status.intact and ts_status.valid and ts_status.trusted
+    assert timestamps[0].signed_revision > seal.signed_revision
+    # Anything after it is LTV data only (checked through the seal's modification level).
+    assert ts_status.coverage.name in {"ENTIRE_FILE", "ENTIRE_REVISION"}
+
+    # The seal's field lock moved the document to "no changes" (ISO 32000-2 12.7.5.5).
+    seal_field = reader.root["/AcroForm"]["/Fields"][1].get_object()
+    assert seal_field["/T"] == "seal"
+    assert seal_field["/Lock"]["/P"] == 1
+
+
+def test_pdfsig_finds_both_signatures_valid_and_trusted(
+    service: CertificationService, served_pki: ServedPki, tmp_path: Path
+) -> None:
+    issued = certify(service, tmp_path)
+    pdf = tmp_path / "copy.pdf"
+    pdf.write_bytes(issued.pdf)
+    nss = tmp_path / "nss"
+    nss.mkdir()
+    subprocess.run(["certutil", "-N", "-d", f"sql:{nss}", "--empty-password"], check=True)
+    subprocess.run(
+        [
+            "certutil",
+            "-A",
+            "-d",
+            f"sql:{nss}",
+            "-n",
+            "root",
+            "-t",
+            "CT,C,C",
+            "-i",
+            str(served_pki.root_pem),
+        ],
+        check=True,
+    )
+    out = subprocess.run(
+        ["pdfsig", "-nssdir", f"sql:{nss}", str(pdf)], capture_output=True, text=True, check=True
+    ).stdout
+    blocks = re.split(r"Signature #\d+:", out)[1:]
+    by_field = {re.search(r"Field Name: (\S+)", b).group(1): b for b in blocks}  # type: ignore[union-attr]
+    for field in ("officer", "seal"):
+        assert "Signature Validation: Signature is Valid." in by_field[field], out
+        assert "Certificate Validation: Certificate is Trusted." in by_field[field], out
+    assert "Nguyễn Thị Hồng" in by_field["officer"]
+    assert "UBND phường Tân Phú" in by_field["seal"]
+
+
+def test_last_page_has_the_certification_text_and_a_qr_code_to_verify(
+    service: CertificationService, tmp_path: Path
+) -> None:
+    issued = certify(service, tmp_path, scan_jpeg("1"), scan_jpeg("2"))
+    pdf = tmp_path / "copy.pdf"
+    pdf.write_bytes(issued.pdf)
+    text = subprocess.run(
+        ["pdftotext", "-f", "2", "-l", "2", str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    entry = issued.entry
+    assert "Chứng thực bản sao đúng với bản chính." in text
+    assert f"Số chứng thực {entry.number} quyển số {entry.book}-SCT/BS" in text
+    assert "Nguyễn Thị Hồng" in text
+    assert "UBND PHƯỜNG TÂN PHÚ" in text  # the authority's name heads the seal's box
+    # The signature boxes name the signers in Vietnamese (the stamp font is the embedded one).
+    assert "Ký số bởi" in text
+
+    subprocess.run(
+        ["pdftoppm", "-f", "2", "-l", "2", "-r", "150", "-png", str(pdf), str(tmp_path / "p")],
+        check=True,
+    )
+    png = next(tmp_path.glob("p*.png"))
+    qr = subprocess.run(
+        ["zbarimg", "--quiet", "--raw", str(png)], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert qr == issued.verify_url
+    token = qr.rsplit("/", 1)[1]
+    assert len(token) >= 32  # 192 random bits, URL-safe base64
+
+
+def test_issue_stores_the_copy_under_object_lock_and_registers_it(
+    service: CertificationService,
+    object_store: MinioObjectStore,
+    register: SqlRegister,
+    tmp_path: Path,
+) -> None:
+    issued = certify(service, tmp_path, scan_jpeg("a"), scan_jpeg("b"), scan_jpeg("c"), copies=3)
+    entry = issued.entry
+    assert entry.number == 1
+    assert entry.book == f"01/{dt.datetime.now(dt.UTC).year}"
+    assert entry.fee == 3 * 5_000  # TT 226/2016: 2,000 + 2,000 + 1,000 per copy
+    assert len(entry.page_hashes) == 3
+    stored = object_store.stat(object_store.copies_bucket, entry.copy_key)
+    assert stored.sha256 == entry.copy_sha256
+    saved = register.find_document_by_token(entry.verification_token)
+    assert saved is not None
+    assert saved.copy_version_id == stored.version_id
+    assert (
+        b"".join(object_store.iter_chunks(object_store.copies_bucket, entry.copy_key)) == issued.pdf
+    )
+    for n in (1, 2, 3):
+        page = object_store.stat(
+            object_store.scans_bucket, f"{AUTHORITY.code}/YC-0001/{entry.id}/page-{n}"
+        )
+        assert page.sha256 == entry.page_hashes[n - 1]
+    assert register.verify_audit_chain()
+    # Only the copy and the scan pages remain: the staging object is gone.
+    second = certify(service, tmp_path, document_name="Bằng tốt nghiệp THPT", copies=1)
+    assert second.entry.number == 2
+
+
+# --- who may certify ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "username", [CLERK.username, OTHER_CERTIFIER.username], ids=["clerk", "other-authority"]
+)
+def test_only_a_certifier_of_the_authority_may_certify(
+    service: CertificationService, register: SqlRegister, tmp_path: Path, username: str
+) -> None:
+    with pytest.raises(PermissionDeniedError):
+        certify(service, tmp_path, certifier_username=username)
+    assert register.list_documents(AUTHORITY.code, year=dt.datetime.now(dt.UTC).year) == []
+
+
+# --- nothing half-issued ------------------------------------------------------------------------
+
+
+def assert_nothing_issued(
+    store: MinioObjectStore, register: SqlRegister, service: CertificationService, tmp_path: Path
+) -> None:
+    year = dt.datetime.now(dt.UTC).year
+    assert register.list_documents(AUTHORITY.code, year=year) == []
+    client = store._client
+    assert list(client.list_objects(store.copies_bucket, recursive=True)) == []
+    assert list(client.list_objects(store.scans_bucket, recursive=True)) == []
+    # The number was not consumed: the next certification gets number 1.
+    assert certify(service, tmp_path).entry.number == 1
+
+
+@pytest.mark.parametrize(
+    "scan",
+    [
+        b"",
+        scan_jpeg()[:5000],
+        b"%PDF-1.7\n1 0 obj<</Type/Catalog/OpenAction<</S/JavaScript/JS(app.alert(1))>>>>endobj",
+        b"\x89PNG\r\n\x1a\n" + b"\x00" * 100,
+    ],
+    ids=["empty", "truncated-jpeg", "pdf-javascript", "corrupt-png"],
+)
+def test_bad_scans_are_refused_and_leave_no_trace(
+    service: CertificationService,
+    object_store: MinioObjectStore,
+    register: SqlRegister,
+    tmp_path: Path,
+    scan: bytes,
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    with pytest.raises(InvalidScanError):
+        service.certify_scans(order(), [io.BytesIO(scan)], limits=LIMITS, workdir=work)
+    assert list(work.iterdir()) == []
+    assert_nothing_issued(object_store, register, service, tmp_path)
+
+
+def test_a_good_page_then_a_bad_one_stores_nothing(
+    service: CertificationService,
+    object_store: MinioObjectStore,
+    register: SqlRegister,
+    tmp_path: Path,
+) -> None:
+    scans = [io.BytesIO(scan_jpeg()), io.BytesIO(b"GIF89a not accepted")]
+    with pytest.raises(InvalidScanError):
+        service.certify_scans(order(), scans, limits=LIMITS, workdir=tmp_path)
+    assert_nothing_issued(object_store, register, service, tmp_path)
+
+
+class FailingCommit:
+    """The register, except that the commit of a certification fails."""
+
+    def __init__(self, register: SqlRegister) -> None:
+        self._register = register
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._register, name)
+
+    @contextmanager
+    def transaction(self) -> Iterator[object]:
+        with self._register.transaction() as tx:
+            yield tx
+            raise DatabaseUnavailableError()  # rolls the transaction back, as a failed COMMIT
+
+
+def test_database_failing_at_commit_leaves_nothing(
+    object_store: MinioObjectStore,
+    register: SqlRegister,
+    copy_builder: CopyBuilder,
+    copy_signer: CopySigner,
+    served_pki: ServedPki,
+    tmp_path: Path,
+) -> None:
+    seed_register(register)
+    failing = make_service(
+        store=object_store,
+        register=FailingCommit(register),  # type: ignore[arg-type]
+        builder=copy_builder,
+        signer=copy_signer,
+        base_url=served_pki.base_url,
+    )
+    with pytest.raises(DatabaseUnavailableError):
+        certify(failing, tmp_path)
+    working = make_service(
+        store=object_store,
+        register=register,
+        builder=copy_builder,
+        signer=copy_signer,
+        base_url=served_pki.base_url,
+    )
+    assert_nothing_issued(object_store, register, working, tmp_path)
+
+
+class StopsStorageAfterSigning(CopySigner):
+    """Signs, then stops MinIO: the certification is cut in the middle."""
+
+    def __init__(self, inner: CopySigner, server: MinioServer) -> None:
+        self._inner = inner
+        self._server = server
+
+    def sign(self, pdf: bytes, **kw: object) -> bytes:  # type: ignore[override]
+        signed = self._inner.sign(pdf, **kw)  # type: ignore[arg-type]
+        self._server.stop()
+        return signed
+
+
+@pytest.mark.slow
+def test_storage_stopping_mid_certification_leaves_nothing(
+    register: SqlRegister,
+    copy_builder: CopyBuilder,
+    copy_signer: CopySigner,
+    served_pki: ServedPki,
+    tmp_path: Path,
+) -> None:
+    seed_register(register)
+    server = MinioServer.for_data_dir(tmp_path / "minio").start()
+    try:
+        store = MinioObjectStore(store_config(server, timeout_seconds=3.0))
+        store.ensure_buckets()
+        cut = make_service(
+            store=store,
+            register=register,
+            builder=copy_builder,
+            signer=StopsStorageAfterSigning(copy_signer, server),
+            base_url=served_pki.base_url,
+        )
+        work = tmp_path / "work"
+        work.mkdir()
+        with pytest.raises(StorageUnavailableError):
+            certify(cut, work)
+        assert register.list_documents(AUTHORITY.code, year=dt.datetime.now(dt.UTC).year) == []
+
+        server.start()
+        # The scan pages stored before the cut could not be removed while MinIO was down;
+        # they are not copies and carry no number. Remove them to check the rest.
+        for obj in store._client.list_objects(store.scans_bucket, recursive=True):
+            store.remove(store.scans_bucket, obj.object_name)
+        working = make_service(
+            store=store,
+            register=register,
+            builder=copy_builder,
+            signer=copy_signer,
+            base_url=served_pki.base_url,
+        )
+        assert_nothing_issued(store, register, working, work)
+    finally:
+        server.stop()
+
+
+class CopyFailsOnce(MinioObjectStore):
+    failed = False
+
+    def copy(self, *args: str) -> object:  # type: ignore[override]
+        if not self.failed:
+            self.failed = True
+            raise StorageUnavailableError()
+        return super().copy(*args)
+
+
+def test_copy_registered_but_not_moved_is_finished_by_reconcile(
+    minio_server: MinioServer,
+    register: SqlRegister,
+    copy_builder: CopyBuilder,
+    copy_signer: CopySigner,
+    served_pki: ServedPki,
+    tmp_path: Path,
+) -> None:
+    seed_register(register)
+    store = CopyFailsOnce(store_config(minio_server))
+    store.ensure_buckets()
+    svc = make_service(
+        store=store,
+        register=register,
+        builder=copy_builder,
+        signer=copy_signer,
+        base_url=served_pki.base_url,
+    )
+    issued = certify(svc, tmp_path)
+    assert issued.stored is None
+    assert [e.id for e in register.documents_awaiting_copy()] == [issued.entry.id]
+
+    assert svc.reconcile() == 1
+    assert register.documents_awaiting_copy() == []
+    stored = store.stat(store.copies_bucket, issued.entry.copy_key)
+    assert stored.sha256 == issued.entry.copy_sha256
+    staging = list(
+        store._client.list_objects(store.scans_bucket, prefix="staging/", recursive=True)
+    )
+    assert staging == []
+
+
+def test_revoked_certifier_cannot_sign(
+    service: CertificationService, served_pki: ServedPki, register: SqlRegister, tmp_path: Path
+) -> None:
+    pki = served_pki.pki
+    officer = pki.issue_officer("revoked.one", "Võ Văn Tâm", "Phó Chủ tịch", AUTHORITY.code)
+    register.add_officer(
+        CERTIFIER.__class__(
+            username="revoked.one",
+            full_name="Võ Văn Tâm",
+            title="Phó Chủ tịch",
+            role="certifier",
+            authority_code=AUTHORITY.code,
+        )
+    )
+    pki.revoke(officer.certificate.serial_number, "keyCompromise")
+    # Refused before signing (TT 15/2025): the only certificate is revoked.
+    with pytest.raises((KeyMaterialError, NoCertificateError)):
+        certify(service, tmp_path, certifier_username="revoked.one")
+    assert register.list_documents(AUTHORITY.code, year=dt.datetime.now(dt.UTC).year) == []
+
+
+# --- numbering under load -----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_50_concurrent_certifications_get_50_consecutive_numbers(
+    service: CertificationService, register: SqlRegister, tmp_path: Path
+) -> None:
+    page = scan_jpeg()
+    barrier = threading.Barrier(10)
+
+    def one(i: int) -> int:
+        work = tmp_path / f"w{i}"
+        work.mkdir()
+        if i < 10:
+            barrier.wait()
+        issued, _ = service.certify_scans(
+            order(document_name=f"Giấy tờ số {i}", copies=1),
+            [io.BytesIO(page)],
+            limits=LIMITS,
+            workdir=work,
+        )
+        return issued.entry.number
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        numbers = list(pool.map(one, range(50)))
+    assert sorted(numbers) == list(range(1, 51))
+    entries = register.list_documents(AUTHORITY.code, year=dt.datetime.now(dt.UTC).year)
+    assert [e.number for e in entries] == list(range(1, 51))
+    assert len({e.verification_token for e in entries}) == 50
+    assert register.verify_audit_chain()
