@@ -49,7 +49,8 @@ def quiet_libraries() -> None:
     """Silence library chatter that says nothing to an operator: fontTools' subsetting notes,
     and pyHanko's notice that revocation data is embedded without fetching (by design: the
     SignerSource supplies fresh CRLs and OCSP responses)."""
-    logging.getLogger("fontTools").setLevel(logging.WARNING)
+    for name in ("fontTools", "alembic", "pikepdf"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     logging.getLogger("pyhanko.sign.signers.pdf_signer").setLevel(logging.ERROR)
 
 

@@ -175,6 +175,41 @@ def _issue(args: argparse.Namespace) -> int:
     return 0
 
 
+def _register_print(args: argparse.Namespace) -> int:
+    """The register's monthly print (or the year-end closing without --month), as a PDF."""
+    from certify.fonts import prepare_font
+    from certify.register import render_monthly_print, render_year_end
+    from storage.register import SqlRegister
+
+    settings = Settings()
+    database.upgrade(settings.resolved_database_url)
+    engine = database.make_engine(settings.resolved_database_url)
+    try:
+        register = SqlRegister(engine)
+        authority = register.get_authority(args.authority)
+        rows = register.register_rows(
+            authority.code, year=args.year, month=args.month, register_type=settings.register_type
+        )
+    finally:
+        engine.dispose()
+    font = prepare_font(settings.font_path)
+    bold = prepare_font(settings.bold_font_path) if settings.bold_font_path else None
+    common: dict[str, Any] = {
+        "authority_name": authority.name,
+        "province_name": authority.province_name,
+        "year": args.year,
+        "font": font,
+        "bold_font": bold,
+    }
+    if args.month:
+        pdf = render_monthly_print(rows, month=args.month, **common)
+    else:
+        pdf = render_year_end(rows, **common)
+    Path(args.out).write_bytes(pdf)
+    print(f"certify: {len(rows)} register entries → {args.out}")
+    return 0
+
+
 def _reconcile(_: argparse.Namespace) -> int:
     with _services() as services:
         done = services.certification().reconcile()
@@ -201,6 +236,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     issue.add_argument("--requester-id", default="", help="requester's ID number")
     issue.add_argument("--json", action="store_true")
     issue.set_defaults(handler=_issue)
+
+    book = subparsers.add_parser("register", help="the register (sổ chứng thực)")
+    book_sub = book.add_subparsers(dest="register_command", required=True)
+    printing = book_sub.add_parser(
+        "print", help="monthly print (with --month) or year-end closing (without) as PDF"
+    )
+    printing.add_argument("--authority", required=True, help="authority code")
+    printing.add_argument("--year", type=int, required=True)
+    printing.add_argument("--month", type=int, help="1-12; omit for the year-end closing")
+    printing.add_argument("--out", required=True, help="where to write the PDF")
+    printing.set_defaults(handler=_register_print)
 
     reconcile = subparsers.add_parser(
         "reconcile", help="finish certifications whose copy was not yet moved to storage"

@@ -1,0 +1,96 @@
+"""The `certify` command line as an administrator uses it: demo, issue, register print."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from storage.minio_server import MinioServer
+from tests.issuing import scan_jpeg
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_demo_then_issue_then_register_print(minio_server: MinioServer, tmp_path: Path) -> None:
+    suffix = secrets.token_hex(4)
+    env = {
+        **os.environ,
+        "CERTIFY_DATA_DIR": str(tmp_path / "var"),
+        "CERTIFY_S3_ENDPOINT": minio_server.endpoint,
+        "CERTIFY_S3_ACCESS_KEY": minio_server.access_key,
+        "CERTIFY_S3_SECRET_KEY": minio_server.secret_key,
+        "CERTIFY_SCANS_BUCKET": f"scans-{suffix}",
+        "CERTIFY_COPIES_BUCKET": f"copies-{suffix}",
+        "CERTIFY_COPIES_RETENTION_DAYS": "1",
+    }
+    demo = run(env, "demo", "--json")
+    assert demo.returncode == 0, demo.stderr
+    made = json.loads(demo.stdout)
+    assert {o["role"] for o in made["officers"]} == {"clerk", "certifier"}
+    assert "079" not in demo.stderr  # no personal data in logs
+
+    scan = tmp_path / "scan.jpg"
+    scan.write_bytes(scan_jpeg())
+    out = tmp_path / "copy.pdf"
+    args = ["--authority", "dn-tanphu", "--document-name", "Giấy khai sinh", "--scan", str(scan)]
+    issued = run(
+        env,
+        "issue",
+        *args,
+        "--certifier",
+        "hong.nt",
+        "--copies",
+        "2",
+        "--out",
+        str(out),
+        "--requester",
+        "Phạm Văn Dũng",
+        "--json",
+    )
+    assert issued.returncode == 0, issued.stderr
+    result = json.loads(issued.stdout)
+    assert result["number"] == 1
+    assert result["fee"] == 4_000
+    assert out.read_bytes().startswith(b"%PDF")
+    assert "Phạm Văn Dũng" not in issued.stderr  # personal data never reaches the logs
+
+    # A clerk may not certify; the error is clear and nothing is issued.
+    refused = run(env, "issue", *args, "--certifier", "lan.tt", "--out", str(tmp_path / "x.pdf"))
+    assert refused.returncode == 2
+    assert "permission_denied" in refused.stderr
+    assert not (tmp_path / "x.pdf").exists()
+
+    book = tmp_path / "register.pdf"
+    printed = run(
+        env,
+        "register",
+        "print",
+        "--authority",
+        "dn-tanphu",
+        "--year",
+        result["book"][3:7],
+        "--out",
+        str(book),
+    )
+    assert printed.returncode == 0, printed.stderr
+    text = subprocess.run(
+        ["pdftotext", str(book), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "Khoá sổ năm" in text or "Cả năm" in text
