@@ -84,7 +84,7 @@ class Services:
                     store=self.store,
                     register=self.register,
                     builder=builder,
-                    signer=CopySigner(signers, stamp_style=stamp_style(builder.font.program)),
+                    signer=CopySigner(signers, stamp_style=stamp_style(builder.font)),
                     clock=SystemClock(),
                     verify_base_url=settings.resolved_public_base_url,
                     register_type=settings.register_type,

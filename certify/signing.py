@@ -17,25 +17,29 @@ Certificates are checked valid and unrevoked before signing (TT 15/2025/TT-BKHCN
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
+from pyhanko.pdf_utils import content, generic, layout
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.sign import fields, signers
 from pyhanko.sign.signers.pdf_cms import Signer
 from pyhanko.sign.timestamps import TimeStamper
-from pyhanko.stamp import TextStampStyle
+from pyhanko.stamp.base import BaseStamp, BaseStampStyle
 from pyhanko_certvalidator import ValidationContext
 
 from certify.errors import CertifyError, SigningError
+from certify.fonts import PreparedFont
 
+VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+SIGNATURE_BYTES_RESERVED = 32 * 1024
 OFFICER_FIELD = "officer"
 SEAL_FIELD = "seal"
 
@@ -75,42 +79,82 @@ class SignatureText:
         return f"Chứng thực bản sao từ bản chính — {self.authority_name}"
 
 
+_STAMP_FONT = "/F1"  # the copy's regular font on the last page (certify.copy)
+_STAMP_SIZE = 6.0
+_STAMP_LEADING = 8.5
+
+
 @dataclass(frozen=True)
-class _InMemoryFont(GlyphAccumulatorFactory):
-    """pyHanko's font factory, reading the font from memory: the stock one opens the file on
-    every signature and never closes it."""
-
-    program: bytes = b""
-
-    def create_font_engine(
-        self, writer: BasePdfFileWriter, obj_stream: Any = None
-    ) -> GlyphAccumulator:
-        if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
-            obj_stream = writer.prepare_object_stream()  # type: ignore[no-untyped-call]
-        return GlyphAccumulator(
-            writer=writer,
-            font_handle=io.BytesIO(self.program),
-            font_size=self.font_size,
-            obj_stream=obj_stream,
-        )
-
-
-def stamp_style(font_program: bytes) -> TextStampStyle:
+class PreparedFontStampStyle(BaseStampStyle):
     """The visible appearance of both signatures: who signed and when, in Vietnamese.
 
-    ``font_program`` must be a small prepared Unicode TrueType font
-    (``PreparedFont.program``): pyHanko embeds and subsets the stamp font on every
-    signature, and a full font costs 150-200 ms there; a font not at 1000 units/em is drawn
-    about twice too wide by pyHanko 0.38.
+    It draws with the Unicode font the copy already embeds (``/F1`` of the last page), so a
+    signature adds no font: pyHanko's own text stamps embed and subset a font on every
+    signature (150-200 ms for a full font, tens of ms for a subset), and pyHanko 0.38 draws
+    fonts whose units per em are not 1000 about twice too wide.
     """
-    font = _InMemoryFont(font_file="", font_size=6, program=font_program)
-    return TextStampStyle(
-        stamp_text="Ký số bởi / Signed by:\n%(signer)s\nThời gian / Time: %(ts)s",
-        text_box_style=TextBoxStyle(font=font, font_size=6, leading=9),
-        timestamp_format="%d/%m/%Y %H:%M:%S %Z",
-        background=None,
-        border_width=1,
-    )
+
+    font: PreparedFont | None = None
+    border_width: int = 1
+
+    def create_stamp(
+        self, writer: BasePdfFileWriter, box: layout.BoxConstraints, text_params: dict[str, Any]
+    ) -> BaseStamp:
+        return _PreparedFontStamp(writer, self, box, text_params)
+
+
+class _PreparedFontStamp(BaseStamp):
+    def __init__(
+        self,
+        writer: BasePdfFileWriter,
+        style: PreparedFontStampStyle,
+        box: layout.BoxConstraints,
+        text_params: dict[str, Any],
+    ) -> None:
+        super().__init__(writer, style, box)
+        self._params = text_params
+
+    def _render_inner_content(self) -> list[bytes]:
+        style: PreparedFontStampStyle = self.style
+        if style.font is None or self.writer is None:
+            return []
+        font_ref = _last_page_font(self.writer)
+        self.set_resource(
+            category=content.ResourceType.FONT, name=generic.NameObject(_STAMP_FONT), value=font_ref
+        )
+        lines = [
+            "Ký số bởi / Signed by:",
+            str(self._params.get("signer", "")),
+            f"Thời gian / Time: {self._params.get('ts', '')}",
+        ]
+        box = self.box
+        top = box.height / 2 + _STAMP_LEADING * (len(lines) / 2) - _STAMP_SIZE
+        ops = [b"BT 0 g"]
+        for i, line in enumerate(lines):
+            glyphs, _ = style.font.encode(line)
+            y = top - i * _STAMP_LEADING
+            ops.append(
+                b"%s %g Tf 1 0 0 1 4 %.2f Tm <%s> Tj"
+                % (_STAMP_FONT.encode(), _STAMP_SIZE, y, glyphs.hex().encode())
+            )
+        ops.append(b"ET")
+        return ops
+
+
+def _last_page_font(writer: BasePdfFileWriter) -> generic.PdfObject:
+    """The reference of the copy's regular font, as certify.copy put it on the last page."""
+    pages = writer.root["/Pages"]
+    last = pages["/Kids"][-1].get_object()
+    while "/Kids" in last:
+        last = last["/Kids"][-1].get_object()
+    fonts = last["/Resources"]["/Font"]
+    ref: generic.PdfObject = fonts.raw_get(_STAMP_FONT)
+    return ref
+
+
+def stamp_style(font: PreparedFont) -> PreparedFontStampStyle:
+    """The signatures' stamp style, drawing with ``font`` (the copy's prepared font)."""
+    return PreparedFontStampStyle(font=font, background=None)
 
 
 def _crypto_cert(cert: asn1_x509.Certificate) -> x509.Certificate:
@@ -124,7 +168,7 @@ class CopySigner:
     signer source for cached signers.
     """
 
-    def __init__(self, source: SignerSource, *, stamp_style: TextStampStyle | None = None) -> None:
+    def __init__(self, source: SignerSource, *, stamp_style: BaseStampStyle | None = None) -> None:
         self._source = source
         self._stamp_style = stamp_style
 
@@ -194,5 +238,13 @@ class CopySigner:
             meta, signer=signer, timestamper=timestamper, stamp_style=self._stamp_style
         )
         out = io.BytesIO()
-        pdf_signer.sign_pdf(writer, output=out)
+        # A fixed reservation spares pyHanko a dry-run signature (with its own timestamp
+        # request) to estimate the size: a CMS here is about 15 KB (chain + timestamp token).
+        shown_time = dt.datetime.now(VN_TZ).strftime("%d/%m/%Y %H:%M (GMT+7)")
+        pdf_signer.sign_pdf(
+            writer,
+            output=out,
+            bytes_reserved=SIGNATURE_BYTES_RESERVED,
+            appearance_text_params={"ts": shown_time},
+        )
         return out.getvalue()

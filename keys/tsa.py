@@ -50,6 +50,46 @@ class TimeStampAuthority:
         self._asn1_chain = [to_asn1_cert(c) for c in chain]
         self.policy = policy
         self._clock = clock
+        # The parts of every token that never change, kept as DER: asn1crypto re-encodes
+        # whole certificates when parsed objects are copied into a new structure, which made
+        # each token cost ~50 ms; loading from DER keeps their encoding as it is.
+        self._cert_ders = [c.dump() for c in [self._asn1_cert, *self._asn1_chain]]
+        self._tsa_name_der = asn1_x509.GeneralName(
+            name="directory_name", value=self._asn1_cert.subject
+        ).dump()
+        self._ess_attr_der = cms.CMSAttribute(
+            {
+                "type": "signing_certificate_v2",
+                "values": [
+                    {
+                        "certs": [
+                            {
+                                "hash_algorithm": {"algorithm": "sha256"},
+                                "cert_hash": self._asn1_cert.sha256,
+                                "issuer_serial": {
+                                    "issuer": [
+                                        asn1_x509.GeneralName(
+                                            name="directory_name", value=self._asn1_cert.issuer
+                                        )
+                                    ],
+                                    "serial_number": self._asn1_cert.serial_number,
+                                },
+                            }
+                        ]
+                    }
+                ],
+            }
+        ).dump()
+        self._sid_der = cms.SignerIdentifier(
+            {
+                "issuer_and_serial_number": cms.IssuerAndSerialNumber(
+                    {
+                        "issuer": self._asn1_cert.issuer,
+                        "serial_number": self._asn1_cert.serial_number,
+                    }
+                )
+            }
+        ).dump()
 
     @staticmethod
     def parse_query(query_der: bytes) -> tsp.TimeStampReq:
@@ -112,7 +152,7 @@ class TimeStampAuthority:
             "serial_number": secrets.randbits(127) | 1,
             "gen_time": core.GeneralizedTime(gen_time),
             "accuracy": {"seconds": 1},
-            "tsa": asn1_x509.GeneralName(name="directory_name", value=self._asn1_cert.subject),
+            "tsa": asn1_x509.GeneralName.load(self._tsa_name_der),
         }
         if req["nonce"].native is not None:
             tst_info["nonce"] = req["nonce"]
@@ -127,28 +167,7 @@ class TimeStampAuthority:
                 },
                 {"type": "message_digest", "values": [hashlib.sha256(tst_der).digest()]},
                 # RFC 5816: ESSCertIDv2 with SHA-256 identifies the TSA certificate.
-                {
-                    "type": "signing_certificate_v2",
-                    "values": [
-                        {
-                            "certs": [
-                                {
-                                    "hash_algorithm": {"algorithm": "sha256"},
-                                    "cert_hash": self._asn1_cert.sha256,
-                                    "issuer_serial": {
-                                        "issuer": [
-                                            asn1_x509.GeneralName(
-                                                name="directory_name",
-                                                value=self._asn1_cert.issuer,
-                                            )
-                                        ],
-                                        "serial_number": self._asn1_cert.serial_number,
-                                    },
-                                }
-                            ]
-                        }
-                    ],
-                },
+                cms.CMSAttribute.load(self._ess_attr_der),
             ]
         )
         signature = raw_sign(self._key, signed_attrs.dump())
@@ -156,16 +175,7 @@ class TimeStampAuthority:
         signer_info = cms.SignerInfo(
             {
                 "version": "v1",
-                "sid": cms.SignerIdentifier(
-                    {
-                        "issuer_and_serial_number": cms.IssuerAndSerialNumber(
-                            {
-                                "issuer": self._asn1_cert.issuer,
-                                "serial_number": self._asn1_cert.serial_number,
-                            }
-                        )
-                    }
-                ),
+                "sid": cms.SignerIdentifier.load(self._sid_der),
                 "digest_algorithm": digest_alg,
                 "signature_algorithm": asn1_signature_algorithm(self._key),
                 "signed_attrs": signed_attrs,
@@ -184,7 +194,7 @@ class TimeStampAuthority:
         }
         # RFC 3161 §2.4.1: certificates only when the requester asked (certReq).
         if req["cert_req"].native:
-            signed_data["certificates"] = [self._asn1_cert, *self._asn1_chain]
+            signed_data["certificates"] = [cms.CertificateChoices.load(d) for d in self._cert_ders]
         token = cms.ContentInfo(
             {"content_type": "signed_data", "content": cms.SignedData(signed_data)}
         )

@@ -129,7 +129,7 @@ def copy_builder() -> CopyBuilder:
 
 @pytest.fixture(scope="session")
 def copy_signer(served_pki: ServedPki, copy_builder: CopyBuilder) -> CopySigner:
-    return CopySigner(served_pki.signers, stamp_style=stamp_style(copy_builder.font.program))
+    return CopySigner(served_pki.signers, stamp_style=stamp_style(copy_builder.font))
 
 
 def seed_register(register: SqlRegister, request_code: str = "YC-0001") -> str:
