@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -29,6 +30,8 @@ from keys.ca import IssuedCertificate, ProvincialPKI
 from keys.errors import CertificateExpiredError, CertificateRevokedError
 from keys.tokens import TokenConfig, parse_key_uri, pkcs11_signer
 from keys.tsa import TimeStampAuthority
+
+OCSP_REUSE = 60.0  # seconds an embedded OCSP response is reused across copies
 
 
 class CachedKeySigner(SimpleSigner):
@@ -105,6 +108,7 @@ class SignerSource:
         self._signers: dict[tuple[str, str], tuple[IssuedCertificate, Signer]] = {}
         self._timestamper: TimeStamper | None = None
         self._generation = -1
+        self._ocsp_cache: dict[int, tuple[float, bytes]] = {}
 
     def invalidate(self) -> None:
         """Drop every cached signer (done automatically when the PKI changes)."""
@@ -116,8 +120,27 @@ class SignerSource:
         gen = self.pki.refresh()
         if gen != self._generation:
             self._signers.clear()
+            self._ocsp_cache.clear()
             self._timestamper = None
             self._generation = gen
+
+    def _ocsp_response(self, cert: x509.Certificate) -> bytes:
+        """A fresh OCSP response for ``cert`` to embed, reused for ``OCSP_REUSE`` seconds.
+
+        Producing one costs ~14 ms (RSA-PSS signature and DER building); every copy embeds
+        two. Any change to the PKI (a revocation) drops the cache at once, so a revoked
+        certificate never gets a stale "good" (RFC 6960 §2.4: thisUpdate is kept recent).
+        """
+        with self._lock:
+            self._fresh_cache()
+            now = time.monotonic()
+            cached = self._ocsp_cache.get(cert.serial_number)
+            if cached is not None and now - cached[0] < OCSP_REUSE:
+                return cached[1]
+        response = self.pki.ocsp_response_for(cert)
+        with self._lock:
+            self._ocsp_cache[cert.serial_number] = (now, response)
+        return response
 
     def officer_signer(self, username: str) -> Signer:
         """The signer of officer ``username`` (personal certificate).
@@ -209,7 +232,7 @@ class SignerSource:
                     others.append(to_asn1_cert(self.pki.certificate(rec.serial)))
         crls = [self.pki.crl_der("root"), self.pki.crl_der("issuing")]
         issuing = self.pki.ca_certificate("issuing")
-        ocsps = [self.pki.ocsp_response_for(c) for c in certs if c.issuer == issuing.subject]
+        ocsps = [self._ocsp_response(c) for c in certs if c.issuer == issuing.subject]
         kwargs: dict[str, Any] = {}
         if moment is not None:
             kwargs["moment"] = moment
