@@ -20,6 +20,7 @@ import pytest
 from asn1crypto import pem as asn1_pem
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.writer import copy_into_new_writer
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.fields import MDPPerm
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
@@ -41,6 +42,7 @@ from keys.errors import NoCertificateError
 from storage.minio_server import MinioServer
 from storage.objects import MinioObjectStore
 from storage.register import SqlRegister
+from tests.certify.conftest import image_pdf_bytes, png_bomb_bytes
 from tests.conftest import store_config
 from tests.issuing import (
     AUTHORITY,
@@ -285,27 +287,40 @@ def assert_nothing_issued(
     assert certify(service, tmp_path).entry.number == 1
 
 
-@pytest.mark.parametrize(
-    "scan",
-    [
-        b"",
-        scan_jpeg()[:5000],
-        b"%PDF-1.7\n1 0 obj<</Type/Catalog/OpenAction<</S/JavaScript/JS(app.alert(1))>>>>endobj",
-        b"\x89PNG\r\n\x1a\n" + b"\x00" * 100,
-    ],
-    ids=["empty", "truncated-jpeg", "pdf-javascript", "corrupt-png"],
-)
+def _encrypted_pdf() -> bytes:
+    reader = PdfFileReader(io.BytesIO(image_pdf_bytes(scan_jpeg())))
+    writer = copy_into_new_writer(reader)
+    writer.encrypt("owner-secret", "user-secret")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+BAD_SCANS = {
+    "empty": lambda: b"",
+    "truncated-jpeg": lambda: scan_jpeg()[:5000],
+    "png-bomb": png_bomb_bytes,
+    "encrypted-pdf": _encrypted_pdf,
+    "pdf-javascript": lambda: (
+        b"%PDF-1.7\n1 0 obj<</Type/Catalog/OpenAction<</S/JavaScript/JS(app.alert(1))>>>>endobj"
+    ),
+    "corrupt-png": lambda: b"\x89PNG\r\n\x1a\n" + b"\x00" * 100,
+    "60-mb": lambda: scan_jpeg() + bytes(60 * 1024 * 1024),
+}
+
+
+@pytest.mark.parametrize("scan", list(BAD_SCANS))
 def test_bad_scans_are_refused_and_leave_no_trace(
     service: CertificationService,
     object_store: MinioObjectStore,
     register: SqlRegister,
     tmp_path: Path,
-    scan: bytes,
+    scan: str,
 ) -> None:
     work = tmp_path / "work"
     work.mkdir()
     with pytest.raises(InvalidScanError):
-        service.certify_scans(order(), [io.BytesIO(scan)], limits=LIMITS, workdir=work)
+        service.certify_scans(order(), [io.BytesIO(BAD_SCANS[scan]())], limits=LIMITS, workdir=work)
     assert list(work.iterdir()) == []
     assert_nothing_issued(object_store, register, service, tmp_path)
 
