@@ -14,7 +14,10 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from asn1crypto import crl as asn1_crl
+from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import tsp
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
@@ -245,6 +248,32 @@ class SignerSource:
             revocation_mode=revocation_mode,
             **kwargs,
         )
+
+    def revocation_material(
+        self, *, certs: Iterable[x509.Certificate] = ()
+    ) -> tuple[
+        list[asn1_x509.Certificate], list[asn1_ocsp.OCSPResponse], list[asn1_crl.CertificateList]
+    ]:
+        """What a PAdES DSS needs so that ``certs`` validate offline (ETSI EN 319 142-1 B-LT):
+        the chain and service certificates, a fresh OCSP response for each of ``certs`` the
+        issuing CA issued, and the current CRLs of the root and issuing CA (which also cover
+        the TSA and OCSP responder certificates)."""
+        issuing = self.pki.ca_certificate("issuing")
+        targets = list(certs)
+        chain = [*self.pki.trust_roots(), *self.pki.intermediates(), *targets]
+        for kind in ("ocsp", "tsa"):
+            for rec in self.pki.list():
+                if rec.kind == kind and rec.status == "valid":
+                    chain.append(self.pki.certificate(rec.serial))
+        ocsps = [
+            asn1_ocsp.OCSPResponse.load(self._ocsp_response(c))
+            for c in targets
+            if c.issuer == issuing.subject
+        ]
+        crls = [
+            asn1_crl.CertificateList.load(self.pki.crl_der(name)) for name in ("root", "issuing")
+        ]
+        return [to_asn1_cert(c) for c in chain], ocsps, crls
 
     def check_usable(self, cert: x509.Certificate) -> None:
         """Check before signing (TT 15/2025/TT-BKHCN): ``cert`` is valid now and, if the
