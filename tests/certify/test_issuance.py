@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 from asn1crypto import pem as asn1_pem
@@ -76,6 +77,37 @@ def service(
         signer=copy_signer,
         base_url=served_pki.base_url,
     )
+
+
+class ServiceFactory(Protocol):
+    def __call__(
+        self, *, store: MinioObjectStore, register: object = None, signer: object = None
+    ) -> CertificationService: ...
+
+
+@pytest.fixture
+def build_service(
+    register: SqlRegister,
+    copy_builder: CopyBuilder,
+    copy_signer: CopySigner,
+    served_pki: ServedPki,
+) -> ServiceFactory:
+    """A certification service on the given store, with a stand-in register or signer."""
+    seed_register(register)
+
+    def build(
+        *, store: MinioObjectStore, register: object = None, signer: object = None
+    ) -> CertificationService:
+        return make_service(
+            store=store,
+            register=register or default_register,  # type: ignore[arg-type]
+            builder=copy_builder,
+            signer=signer or copy_signer,  # type: ignore[arg-type]
+            base_url=served_pki.base_url,
+        )
+
+    default_register = register
+    return build
 
 
 def order(**overrides: object) -> IssueOrder:
@@ -356,28 +388,13 @@ class FailingCommit:
 def test_database_failing_at_commit_leaves_nothing(
     object_store: MinioObjectStore,
     register: SqlRegister,
-    copy_builder: CopyBuilder,
-    copy_signer: CopySigner,
-    served_pki: ServedPki,
+    build_service: ServiceFactory,
     tmp_path: Path,
 ) -> None:
-    seed_register(register)
-    failing = make_service(
-        store=object_store,
-        register=FailingCommit(register),  # type: ignore[arg-type]
-        builder=copy_builder,
-        signer=copy_signer,
-        base_url=served_pki.base_url,
-    )
+    failing = build_service(store=object_store, register=FailingCommit(register))
     with pytest.raises(DatabaseUnavailableError):
         certify(failing, tmp_path)
-    working = make_service(
-        store=object_store,
-        register=register,
-        builder=copy_builder,
-        signer=copy_signer,
-        base_url=served_pki.base_url,
-    )
+    working = build_service(store=object_store)
     assert_nothing_issued(object_store, register, working, tmp_path)
 
 
@@ -397,23 +414,15 @@ class StopsStorageAfterSigning(CopySigner):
 @pytest.mark.slow
 def test_storage_stopping_mid_certification_leaves_nothing(
     register: SqlRegister,
-    copy_builder: CopyBuilder,
     copy_signer: CopySigner,
-    served_pki: ServedPki,
+    build_service: ServiceFactory,
     tmp_path: Path,
 ) -> None:
-    seed_register(register)
     server = MinioServer.for_data_dir(tmp_path / "minio").start()
     try:
         store = MinioObjectStore(store_config(server, timeout_seconds=3.0))
         store.ensure_buckets()
-        cut = make_service(
-            store=store,
-            register=register,
-            builder=copy_builder,
-            signer=StopsStorageAfterSigning(copy_signer, server),
-            base_url=served_pki.base_url,
-        )
+        cut = build_service(store=store, signer=StopsStorageAfterSigning(copy_signer, server))
         work = tmp_path / "work"
         work.mkdir()
         with pytest.raises(StorageUnavailableError):
@@ -425,13 +434,7 @@ def test_storage_stopping_mid_certification_leaves_nothing(
         # they are not copies and carry no number. Remove them to check the rest.
         for obj in store._client.list_objects(store.scans_bucket, recursive=True):
             store.remove(store.scans_bucket, obj.object_name)
-        working = make_service(
-            store=store,
-            register=register,
-            builder=copy_builder,
-            signer=copy_signer,
-            base_url=served_pki.base_url,
-        )
+        working = build_service(store=store)
         assert_nothing_issued(store, register, working, work)
     finally:
         server.stop()
@@ -450,21 +453,12 @@ class CopyFailsOnce(MinioObjectStore):
 def test_copy_registered_but_not_moved_is_finished_by_reconcile(
     minio_server: MinioServer,
     register: SqlRegister,
-    copy_builder: CopyBuilder,
-    copy_signer: CopySigner,
-    served_pki: ServedPki,
+    build_service: ServiceFactory,
     tmp_path: Path,
 ) -> None:
-    seed_register(register)
     store = CopyFailsOnce(store_config(minio_server))
     store.ensure_buckets()
-    svc = make_service(
-        store=store,
-        register=register,
-        builder=copy_builder,
-        signer=copy_signer,
-        base_url=served_pki.base_url,
-    )
+    svc = build_service(store=store)
     issued = certify(svc, tmp_path)
     assert issued.stored is None
     assert [e.id for e in register.documents_awaiting_copy()] == [issued.entry.id]
