@@ -235,10 +235,14 @@ class CopySigner:
             location=text.location,
             name=text.authority_name,
         )
+        # One buffer for the whole chain: each step appends its incremental update in place,
+        # so a large copy is held once, not once per step (pyHanko's in_place mode).
+        document = io.BytesIO(pdf)
         try:
-            first = self._sign_once(pdf, officer_meta, officer, timestamper)
-            second = self._sign_once(first, seal_meta, seal, timestamper)
-            return self._archive(second, timestamper, chain, ocsps, crls)
+            self._sign_once(document, officer_meta, officer, timestamper)
+            self._sign_once(document, seal_meta, seal, timestamper)
+            self._archive(document, timestamper, chain, ocsps, crls)
+            return document.getvalue()
         except CertifyError:
             raise
         except Exception as exc:  # pyHanko raises many types; none may cross the boundary
@@ -246,45 +250,41 @@ class CopySigner:
 
     def _archive(
         self,
-        pdf: bytes,
+        document: io.BytesIO,
         timestamper: TimeStamper,
         chain: list[asn1_x509.Certificate],
         ocsps: list[asn1_ocsp.OCSPResponse],
         crls: list[asn1_crl.CertificateList],
-    ) -> bytes:
+    ) -> None:
         """B-LT then B-LTA in one incremental update: the DSS with the revocation data of
         both signatures (and of the TSA, through the CRLs), then a document timestamp over it.
 
         One DSS for both signatures instead of one per signature spares pyHanko a path
         validation per signature; the revocation data are the same.
         """
-        writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+        writer = IncrementalPdfFileWriter(document)
         DocumentSecurityStore.supply_dss_in_writer(
             writer, None, certs=chain, ocsps=ocsps, crls=crls
         )
-        out = io.BytesIO()
         signers.PdfTimeStamper(timestamper).timestamp_pdf(
-            writer, "sha256", bytes_reserved=TIMESTAMP_BYTES_RESERVED, output=out
+            writer, "sha256", bytes_reserved=TIMESTAMP_BYTES_RESERVED, in_place=True
         )
-        return out.getvalue()
 
     def _sign_once(
         self,
-        pdf: bytes,
+        document: io.BytesIO,
         meta: signers.PdfSignatureMetadata,
         signer: Signer,
         timestamper: TimeStamper,
-    ) -> bytes:
-        writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    ) -> None:
+        writer = IncrementalPdfFileWriter(document)
         pdf_signer = signers.PdfSigner(
             meta, signer=signer, timestamper=timestamper, stamp_style=self._stamp_style
         )
-        out = io.BytesIO()
         shown_time = dt.datetime.now(VN_TZ).strftime("%d/%m/%Y %H:%M (GMT+7)")
         pdf_signer.sign_pdf(
             writer,
-            output=out,
+            in_place=True,
             bytes_reserved=_reservation(signer),
             appearance_text_params={"ts": shown_time},
         )
-        return out.getvalue()
