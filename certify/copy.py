@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import io
+import tempfile
 import textwrap
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
@@ -184,7 +185,9 @@ class CopyBuilder:
         officer_spec_options: Mapping[str, Any] | None = None,
         seal_spec_options: Mapping[str, Any] | None = None,
     ) -> bytes:
-        """Build the unsigned copy and return its bytes (also written to ``output`` if given).
+        """Build the unsigned copy and return its bytes; or, with ``output``, write it there
+        (and return ``b""``), so that a large copy is held once (the signer then appends to
+        the same buffer).
 
         ``officer_spec_options`` / ``seal_spec_options`` are extra :class:`SigFieldSpec`
         fields for the two signature fields (e.g. ``seed_value_dict``); by default the seal
@@ -205,8 +208,11 @@ class CopyBuilder:
                 "Thiếu đường dẫn tra cứu. / The verification URL is missing.",
                 code="copy_no_verify_url",
             )
+        buffer = io.BytesIO() if output is None else None
+        out: BinaryIO = output if output is not None else buffer  # type: ignore[assignment]
         try:
-            data = self._build(
+            self._build(
+                out,
                 pages,
                 text,
                 verify_url,
@@ -219,14 +225,13 @@ class CopyBuilder:
             raise
         except Exception as exc:
             raise CopyBuildError() from exc
-        if output is not None:
-            output.write(data)
-        return data
+        return buffer.getvalue() if buffer is not None else b""
 
     # --- internals ------------------------------------------------------------------------
 
     def _build(
         self,
+        out: BinaryIO,
         pages: Sequence[ScanPage],
         text: CertificationText,
         verify_url: str,
@@ -235,22 +240,28 @@ class CopyBuilder:
         created_at: dt.datetime | None,
         officer_opts: dict[str, Any],
         seal_opts: dict[str, Any],
-    ) -> bytes:
+    ) -> None:
         sizes = iter([(p.width_pt, p.height_pt) for p in pages])
 
         def layout(_w: int, _h: int, _dpi: object) -> tuple[float, float, float, float]:
             w, h = next(sizes)
             return w, h, w, h
 
-        raw = img2pdf.convert(
-            *[str(p.path) for p in pages],
-            layout_fun=layout,
-            nodate=True,
-            rotation=img2pdf.Rotation.none,
-            first_frame_only=True,
-        )
-        reader = PdfFileReader(io.BytesIO(raw), strict=False)
-        w = copy_into_new_writer(reader, writer_kwargs={"info": None})
+        # img2pdf's output goes to a temporary file, so that the pages are in memory once
+        # (in the writer), not also as img2pdf's output: a 50 MB scan must not cost 150 MB.
+        with tempfile.TemporaryFile() as raw:
+            img2pdf.convert(
+                *[str(p.path) for p in pages],
+                layout_fun=layout,
+                nodate=True,
+                rotation=img2pdf.Rotation.none,
+                first_frame_only=True,
+                outputstream=raw,
+            )
+            raw.seek(0)
+            reader = PdfFileReader(raw, strict=False)
+            w = copy_into_new_writer(reader, writer_kwargs={"info": None})
+            del reader
         w.root["/Lang"] = generic.TextStringObject("vi-VN")
 
         font_ref = self._font.embed(w)
@@ -287,9 +298,7 @@ class CopyBuilder:
             append_signature_field(w, dataclasses.replace(spec, **opts))
 
         self._add_pdfa(w, text, title, created_at)
-        out = io.BytesIO()
         w.write(out)
-        return out.getvalue()
 
     def _footer_ops(self, line: str, page_width: float, y: float = 4.0) -> bytes:
         width = self._font.width(line, _FOOTER_SIZE)

@@ -66,6 +66,7 @@ class CopyBuilderPort(Protocol):
         *,
         title: str,
         created_at: dt.datetime | None = None,
+        output: BinaryIO | None = None,
     ) -> bytes: ...
 
 
@@ -185,19 +186,27 @@ class CertificationService:
                     document_name=name,
                     copy_count=order.copies,
                 )
-                unsigned = self._builder.build(
-                    order.pages, text, url, title=f"Bản sao chứng thực: {name}", created_at=now
+                # One buffer from build to storage: the signer appends to it in place.
+                document = io.BytesIO()
+                self._builder.build(
+                    order.pages,
+                    text,
+                    url,
+                    title=f"Bản sao chứng thực: {name}",
+                    created_at=now,
+                    output=document,
                 )
-                signed = self._signer.sign(
-                    unsigned,
+                self._signer.sign_in_place(
+                    document,
                     officer_username=officer.username,
                     authority_code=authority.code,
                     text=signature_text,
                 )
+                document.seek(0)
                 staged = self._store.put_stream(
                     self._store.scans_bucket,
                     staging_key(authority.code, year, number, token),
-                    io.BytesIO(signed),
+                    document,
                     content_type="application/pdf",
                 )
                 entry = DocumentEntry(
@@ -250,7 +259,7 @@ class CertificationService:
                 entry.id,
                 exc.code,
             )
-        return IssuedCopy(entry=entry, pdf=signed, verify_url=url, stored=stored)
+        return IssuedCopy(entry=entry, pdf=document.getvalue(), verify_url=url, stored=stored)
 
     def certify_scans(
         self,

@@ -203,6 +203,25 @@ class CopySigner:
             KeyMaterialError: a certificate is expired, not yet valid or revoked.
             SigningError: pyHanko could not sign (the message names the step).
         """
+        document = io.BytesIO(pdf)
+        self.sign_in_place(
+            document, officer_username=officer_username, authority_code=authority_code, text=text
+        )
+        return document.getvalue()
+
+    def sign_in_place(
+        self,
+        document: io.BytesIO,
+        *,
+        officer_username: str,
+        authority_code: str,
+        text: SignatureText,
+    ) -> None:
+        """Sign the copy in ``document``, appending every incremental update to it.
+
+        One buffer for the whole chain (pyHanko's in_place mode): a large copy is held once,
+        not once per step. Raises as :meth:`sign`.
+        """
         officer = self._source.officer_signer(officer_username)
         seal = self._source.seal_signer(authority_code)
         certs = []
@@ -235,14 +254,10 @@ class CopySigner:
             location=text.location,
             name=text.authority_name,
         )
-        # One buffer for the whole chain: each step appends its incremental update in place,
-        # so a large copy is held once, not once per step (pyHanko's in_place mode).
-        document = io.BytesIO(pdf)
         try:
             self._sign_once(document, officer_meta, officer, timestamper)
             self._sign_once(document, seal_meta, seal, timestamper)
             self._archive(document, timestamper, chain, ocsps, crls)
-            return document.getvalue()
         except CertifyError:
             raise
         except Exception as exc:  # pyHanko raises many types; none may cross the boundary

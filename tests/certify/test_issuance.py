@@ -405,10 +405,9 @@ class StopsStorageAfterSigning(CopySigner):
         self._inner = inner
         self._server = server
 
-    def sign(self, pdf: bytes, **kw: object) -> bytes:  # type: ignore[override]
-        signed = self._inner.sign(pdf, **kw)  # type: ignore[arg-type]
+    def sign_in_place(self, document: io.BytesIO, **kw: object) -> None:  # type: ignore[override]
+        self._inner.sign_in_place(document, **kw)  # type: ignore[arg-type]
         self._server.stop()
-        return signed
 
 
 @pytest.mark.slow
