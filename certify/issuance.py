@@ -35,6 +35,7 @@ from certify.errors import (
     CertifyError,
     InvalidInputError,
     InvalidScanError,
+    NotFoundError,
     ObjectNotFoundError,
     PermissionDeniedError,
 )
@@ -349,6 +350,45 @@ class CertificationService:
                 self._promote(entry, staged)
             done += 1
         return done
+
+    def sweep(self, *, older_than: dt.timedelta = dt.timedelta(hours=1)) -> int:
+        """Remove what failed certifications left in ``scans`` when MinIO could not be
+        reached to clean up: scan pages of documents that are not in the register, and
+        staged copies that no entry awaits. Only objects older than ``older_than`` are
+        touched, so certifications in progress keep theirs. Returns how many were removed.
+
+        Raises:
+            StorageUnavailableError, DatabaseUnavailableError.
+        """
+        cutoff = self._clock.now() - older_than
+        awaited = {
+            staging_key(e.authority_code, e.year, e.number, e.verification_token)
+            for e in self._register.documents_awaiting_copy()
+        }
+        known: dict[str, bool] = {}
+        removed = 0
+        bucket = self._store.scans_bucket
+        for key, modified in list(self._store.list_objects(bucket)):
+            if modified > cutoff:
+                continue
+            if key.startswith("staging/"):
+                orphan = key not in awaited
+            else:
+                parts = key.split("/")
+                if len(parts) != 4 or not parts[3].startswith("page-"):
+                    continue  # not ours to judge
+                document_id = parts[2]
+                if document_id not in known:
+                    try:
+                        self._register.get_document(document_id)
+                        known[document_id] = True
+                    except NotFoundError:
+                        known[document_id] = False
+                orphan = not known[document_id]
+            if orphan:
+                self._store.remove(bucket, key)
+                removed += 1
+        return removed
 
     def _promote(self, entry: DocumentEntry, staged: StoredObject) -> StoredObject:
         stored = self._store.copy(

@@ -218,6 +218,17 @@ class MinioObjectStore:
             result = self._client.copy_object(dst_bucket, dst_key, CopySource(src_bucket, src_key))
         return self.stat(dst_bucket, dst_key, version_id=result.version_id)
 
+    def list_objects(self, bucket: str, prefix: str = "") -> Iterator[tuple[str, dt.datetime]]:
+        """Keys under ``prefix`` with their last-modified times (latest versions only).
+
+        Raises:
+            StorageUnavailableError.
+        """
+        with self._translate(bucket, prefix):
+            for obj in self._client.list_objects(bucket, prefix=prefix, recursive=True):
+                if obj.object_name is not None and obj.last_modified is not None:
+                    yield obj.object_name, obj.last_modified
+
     def stat(self, bucket: str, key: str, *, version_id: str | None = None) -> StoredObject:
         """What the server knows of an object.
 

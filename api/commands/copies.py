@@ -212,8 +212,11 @@ def _register_print(args: argparse.Namespace) -> int:
 
 def _reconcile(_: argparse.Namespace) -> int:
     with _services() as services:
-        done = services.certification().reconcile()
+        service = services.certification()
+        done = service.reconcile()
+        swept = service.sweep()
     print(f"certify: {done} copies moved into the copies bucket")
+    print(f"certify: {swept} objects of failed certifications removed from the scans bucket")
     return 0
 
 
@@ -249,7 +252,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     printing.set_defaults(handler=_register_print)
 
     reconcile = subparsers.add_parser(
-        "reconcile", help="finish certifications whose copy was not yet moved to storage"
+        "reconcile",
+        help="finish certifications whose copy was not yet moved to storage, and remove "
+        "what failed ones left in the scans bucket",
     )
     reconcile.set_defaults(handler=_reconcile)
 
