@@ -70,12 +70,6 @@ class PreparedFont:
         width = sum(self.widths.get(g, 0) for g in gids) / _UPEM
         return b"".join(g.to_bytes(2, "big") for g in gids), width
 
-    @property
-    def program(self) -> bytes:
-        """The subset, rescaled TrueType program (for pyHanko's signature stamps: a small
-        prepared font keeps their per-signature cost low)."""
-        return zlib.decompress(self.font_file)
-
     def width(self, text: str, size: float) -> float:
         """Width of ``text`` in points at font size ``size``."""
         return self.encode(text)[1] * size
