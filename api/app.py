@@ -7,10 +7,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.base import RequestResponseEndpoint
 
 from api.errors import install_error_handlers
+from api.ratelimit import RateLimiter
 from api.services import Services, build_services
 from api.settings import Settings
 
@@ -32,9 +36,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             yield
         finally:
             if owned:
-                app.state.services.engine.dispose()
-                if app.state.services.local_minio is not None:
-                    app.state.services.local_minio.stop()
+                app.state.services.close()
 
     app = FastAPI(
         title="certify — Chứng thực bản sao điện tử",
@@ -46,10 +48,40 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.state.settings = settings
     if services is not None:
         app.state.services = services
+    app.state.upload_limiter = RateLimiter(settings.verify_upload_rate_limit, scope="upload")
+    app.state.token_limiter = RateLimiter(settings.verify_token_rate_limit, scope="token")
     install_error_handlers(app)
+    app.middleware("http")(_security_headers)
 
-    from api.routes import health, pki
+    from api.routes import health, pages, pki, verify
 
     app.include_router(health.router)
     app.include_router(pki.router)
+    app.include_router(verify.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+# The public pages use no script and no inline style (issue 7: CSP without inline script).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+# The API docs page loads Swagger UI's script and styles from its CDN.
+_DOCS_PATHS = ("/docs", "/redoc", "/docs/oauth2-redirect")
+
+
+async def _security_headers(request: Request, call_next: RequestResponseEndpoint) -> Response:
+    response = await call_next(request)
+    for name, value in SECURITY_HEADERS.items():
+        if name == "Content-Security-Policy" and request.url.path in _DOCS_PATHS:
+            continue
+        response.headers.setdefault(name, value)
+    return response

@@ -14,7 +14,11 @@ from certify.errors import CertifyError
 Handler = Callable[[argparse.Namespace], int]
 
 # Command modules that add their own sub-commands with ``register(subparsers)``.
-_COMMAND_MODULES: tuple[str, ...] = ("api.commands.pki", "api.commands.copies")
+_COMMAND_MODULES: tuple[str, ...] = (
+    "api.commands.pki",
+    "api.commands.copies",
+    "api.commands.verify",
+)
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 
 # Most specific first: the first class an error is an instance of gives its status.
 STATUS_TABLE: tuple[tuple[type[e.CertifyError], int], ...] = (
+    (e.PayloadTooLargeError, 413),
+    (e.RateLimitedError, 429),
     (e.InvalidScanError, 422),
     (e.InvalidInputError, 400),
     (e.ObjectNotFoundError, 404),
@@ -55,8 +57,19 @@ def status_for(error: e.CertifyError) -> int:
     return 500
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": code, "message": message})
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        status_code=status, content={"error": code, "message": message}, headers=headers
+    )
+
+
+def error_headers(error: e.CertifyError) -> dict[str, str] | None:
+    """Headers an error answer carries: ``Retry-After`` for rate limits (RFC 9110 §10.2.3)."""
+    if isinstance(error, e.RateLimitedError):
+        return {"Retry-After": str(error.retry_after)}
+    return None
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -67,7 +80,7 @@ def install_error_handlers(app: FastAPI) -> None:
         status = status_for(exc)
         if status >= 500:
             log.error("%s: %s", exc.code, exc.message, exc_info=exc)
-        return error_response(status, exc.code, exc.message)
+        return error_response(status, exc.code, exc.message, error_headers(exc))
 
     @app.exception_handler(RequestValidationError)
     def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy.engine import Engine
 
 from api.settings import Settings
+from api.validation_pool import ValidationPool
 from certify.copy import CopyBuilder
 from certify.errors import CertifyError
 from certify.intake import ScanLimits
 from certify.issuance import CertificationService
-from certify.ports import SystemClock
+from certify.ports import Clock, SystemClock
 from certify.signing import CopySigner, stamp_style
+from certify.verification import LocalCheck, TrustAnchors
+from certify.verifier import Verifier
 from keys.ca import ProvincialPKI
 from keys.errors import PkiNotInitialisedError
 from keys.signers import SignerSource
@@ -40,7 +46,11 @@ class Services:
     _certification: CertificationService | None = None
     _pki: ProvincialPKI | None = None
     _signers: SignerSource | None = None
+    _trust: TrustAnchors | None = None
+    _verifier: Verifier | None = None
+    _pool: ValidationPool | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    clock: Clock = field(default_factory=SystemClock)
 
     def pki(self) -> ProvincialPKI | None:
         """The provincial PKI, opened on first use (None until ``certify pki init`` ran)."""
@@ -67,6 +77,84 @@ class Services:
     def register(self) -> SqlRegister:
         return SqlRegister(self.engine)
 
+    def trust_anchors(self) -> TrustAnchors:
+        """What verification trusts: the provincial (and imported, and extra) roots, with the
+        CA, TSA and OCSP certificates that help build paths. Built once.
+
+        Raises:
+            PkiNotInitialisedError: no PKI yet.
+        """
+        signers = self.signers()
+        with self._lock:
+            if self._trust is None:
+                self._trust = trust_anchors(signers)
+            return self._trust
+
+    def signer_roles(self, authority_code: str, certifier_username: str) -> dict[str, str]:
+        """The certificates (SHA-256 of the DER) that sign copies of this register entry: the
+        certifier's personal ones and the authority's seals, whatever their status today."""
+        pki = self.pki()
+        if pki is None:
+            return {}
+        roles = {}
+        for rec in pki.list():
+            if rec.kind == "officer" and rec.holder == certifier_username:
+                role = "certifier"
+            elif rec.kind == "authority" and rec.holder == authority_code:
+                role = "seal"
+            else:
+                continue
+            der = pki.certificate(rec.serial).public_bytes(Encoding.DER)
+            roles[hashlib.sha256(der).hexdigest()] = role
+        return roles
+
+    def local_verifier(self) -> Verifier:
+        """A verifier that validates in this process: for our own copies and the CLI."""
+        return Verifier(
+            register=self.register,
+            store=self.store,
+            check=LocalCheck(self.trust_anchors, self.clock),
+            signer_roles=self.signer_roles,
+            clock=self.clock,
+        )
+
+    def verifier(self) -> Verifier:
+        """The public verifier: full validations of uploads run in worker processes under
+        the configured time and memory limits. Built once.
+
+        Raises:
+            PkiNotInitialisedError: no PKI yet.
+        """
+        self.trust_anchors()
+        with self._lock:
+            if self._verifier is None:
+                s = self.settings
+                self._pool = ValidationPool(
+                    self.trust_anchors,
+                    self.clock,
+                    workers=s.verify_workers or os.cpu_count() or 1,
+                    timeout_seconds=s.verify_timeout_seconds,
+                    memory_bytes=s.verify_worker_memory_mb * 1024 * 1024,
+                )
+                self._verifier = Verifier(
+                    register=self.register,
+                    store=self.store,
+                    check=self._pool,
+                    signer_roles=self.signer_roles,
+                    clock=self.clock,
+                )
+            return self._verifier
+
+    def close(self) -> None:
+        """Stop the validation workers and release the database and a local MinIO."""
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+            self._verifier = None
+        self.engine.dispose()
+        if self.local_minio is not None:
+            self.local_minio.stop()
+
     def certification(self) -> CertificationService:
         """The certification service, built once: the font is subset and the signers are
         loaded here, not per copy.
@@ -80,15 +168,17 @@ class Services:
             if self._certification is None:
                 settings = self.settings
                 builder = CopyBuilder(settings.font_path, bold_font_path=settings.bold_font_path)
+                validator = self.local_verifier().validate_issued
                 self._certification = CertificationService(
                     store=self.store,
                     register=self.register,
                     builder=builder,
                     signer=CopySigner(signers, stamp_style=stamp_style(builder.font)),
-                    clock=SystemClock(),
+                    clock=self.clock,
                     verify_base_url=settings.resolved_public_base_url,
                     register_type=settings.register_type,
                     book_number=settings.register_book,
+                    validator=validator,
                 )
             return self._certification
 
@@ -114,6 +204,19 @@ def open_pki(settings: Settings) -> ProvincialPKI | None:
         )
     except PkiNotInitialisedError:
         return None
+
+
+def trust_anchors(signers: SignerSource) -> TrustAnchors:
+    """The trust anchors of verification, as DER (they cross into worker processes)."""
+    pki = signers.pki
+    others = [*pki.intermediates()]
+    for rec in pki.list():
+        if rec.kind in ("ocsp", "tsa"):
+            others.append(pki.certificate(rec.serial))
+    return TrustAnchors(
+        roots=tuple(c.public_bytes(Encoding.DER) for c in signers.trusted_roots()),
+        others=tuple(c.public_bytes(Encoding.DER) for c in others),
+    )
 
 
 def signer_source(settings: Settings, pki: ProvincialPKI) -> SignerSource:

@@ -56,6 +56,15 @@ class Settings(BaseSettings):
     max_page_pixels: int = Field(default=120_000_000, ge=1)
     min_scan_dpi: int = Field(default=200, ge=1)
 
+    # Public verification (issue 7): uploads are hostile input, checked under limits.
+    verify_max_upload_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    verify_workers: int = Field(default=0, ge=0)  # worker processes; 0: one per core
+    verify_timeout_seconds: float = Field(default=10.0, gt=0)  # per file
+    verify_worker_memory_mb: int = Field(default=1536, ge=0)  # address space; 0: no cap
+    # Per client address (limits' notation, e.g. "30/minute;500/hour"); empty: no limit.
+    verify_upload_rate_limit: str = "30/minute"
+    verify_token_rate_limit: str = "120/minute"  # noqa: S105 - a rate, not a secret
+
     # Register
     register_type: str = "SCT/BS"
     register_book: str = "01"  # quyển số as on the register cover, printed as 01/{year}

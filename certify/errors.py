@@ -118,3 +118,23 @@ class SigningError(CertifyError):
 
     code = "signing_failed"
     default_message = "Ký số thất bại. / Signing failed."
+
+
+class PayloadTooLargeError(InvalidInputError):
+    """An upload is larger than the service accepts."""
+
+    code = "upload_too_large"
+    default_message = "Tệp tải lên quá lớn. / The uploaded file is too large."
+
+
+class RateLimitedError(CertifyError):
+    """Too many requests from one client; ``retry_after`` seconds until it may try again."""
+
+    code = "rate_limited"
+    default_message = (
+        "Quá nhiều yêu cầu, vui lòng thử lại sau. / Too many requests, please retry later."
+    )
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 60) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -58,6 +58,13 @@ TOKEN_BYTES = 24  # 192-bit verification tokens: printed codes must not be guess
 MAX_COPIES = 100
 
 
+class IssuedCopyValidator(Protocol):
+    """Validates a freshly signed copy in full and returns the result to keep with its entry
+    (``certify.verifier.Verifier.validate_issued``)."""
+
+    def __call__(self, pdf: bytes, *, authority_code: str, certifier_username: str) -> str: ...
+
+
 class CopyBuilderPort(Protocol):
     def build(
         self,
@@ -118,6 +125,7 @@ class CertificationService:
         verify_base_url: str,
         register_type: str = "SCT/BS",
         book_number: str = "01",
+        validator: IssuedCopyValidator | None = None,
     ) -> None:
         self._store = store
         self._register = register
@@ -127,6 +135,7 @@ class CertificationService:
         self._verify_base_url = verify_base_url.rstrip("/")
         self._register_type = register_type
         self._book_number = book_number
+        self._validator = validator
 
     def verify_url(self, token: str) -> str:
         return f"{self._verify_base_url}/v/{token}"
@@ -203,6 +212,15 @@ class CertificationService:
                     authority_code=authority.code,
                     text=signature_text,
                 )
+                validation_json = None
+                if self._validator is not None:
+                    # Validate once, at issue: a copy that would not verify is not issued,
+                    # and later checks of the same bytes are a hash and a lookup.
+                    validation_json = self._validator(
+                        document.getvalue(),
+                        authority_code=authority.code,
+                        certifier_username=officer.username,
+                    )
                 document.seek(0)
                 staged = self._store.put_stream(
                     self._store.scans_bucket,
@@ -230,6 +248,7 @@ class CertificationService:
                     verification_token=token,
                     certifier_username=officer.username,
                     issued_at=now,
+                    validation_json=validation_json,
                 )
                 tx.add_document(entry)
                 tx.append_audit(

@@ -7,7 +7,7 @@ imports no S3, database or web library.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol
@@ -127,6 +127,8 @@ class DocumentEntry:
     status: str = "issued"
     cancelled_reason: str | None = None
     cancelled_at: dt.datetime | None = None
+    # The copy's validation at issue (JSON of certify.verdicts.Validation), if done.
+    validation_json: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,10 @@ class RegisterRepository(Protocol):
     def get_officer(self, username: str) -> OfficerRecord: ...
 
     def find_document_by_token(self, token: str) -> DocumentEntry | None: ...
+
+    def find_documents_by_sha256(self, hashes: Sequence[str]) -> list[DocumentEntry]: ...
+
+    def set_validation(self, document_id: str, validation_json: str) -> None: ...
 
     def get_document(self, document_id: str) -> DocumentEntry: ...
 

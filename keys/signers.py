@@ -214,6 +214,11 @@ class SignerSource:
                     self._timestamper = LocalTimeStamper(self.pki.tsa)
             return self._timestamper
 
+    def trusted_roots(self) -> list[x509.Certificate]:
+        """Every root verification trusts: the provincial and imported roots, and the extra
+        roots of the settings."""
+        return [*self.pki.trust_roots(), *self._extra_roots]
+
     def validation_context(
         self,
         *,
@@ -227,7 +232,7 @@ class SignerSource:
         supplied, plus a fresh OCSP response for each of ``certs`` the issuing CA issued, so
         pyHanko can embed revocation info (PAdES B-LT, ETSI EN 319 142-1) without network.
         """
-        roots = [to_asn1_cert(c) for c in [*self.pki.trust_roots(), *self._extra_roots]]
+        roots = [to_asn1_cert(c) for c in self.trusted_roots()]
         others = [to_asn1_cert(c) for c in self.pki.intermediates()]
         for kind in ("ocsp", "tsa"):
             for rec in self.pki.list():

@@ -194,6 +194,7 @@ class Document(Base):
         CheckConstraint("number > 0", name="number_positive"),
         CheckConstraint("pages > 0 AND copies > 0 AND fee >= 0", name="counts"),
         Index("ix_documents_authority_issued_at", "authority_code", "issued_at"),
+        Index("ix_documents_copy_sha256", "copy_sha256"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -221,6 +222,9 @@ class Document(Base):
     # TT 01/2020 art. 7: a cancellation is published with its date and reason.
     cancelled_reason: Mapped[str | None] = mapped_column(Text)
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The copy's validation when it was issued (JSON of certify.verdicts.Validation): public
+    # verification of the same bytes is then a hash and a lookup.
+    validation: Mapped[str | None] = mapped_column(Text)
 
 
 class RegisterCounter(Base):

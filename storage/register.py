@@ -30,7 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -218,6 +218,7 @@ def _entry(doc: Document, request_code: str, certifier_username: str) -> Documen
         status=doc.status,
         cancelled_reason=doc.cancelled_reason,
         cancelled_at=doc.cancelled_at,
+        validation_json=doc.validation,
     )
 
 
@@ -382,6 +383,7 @@ class SqlRegisterTransaction:
                     status=entry.status,
                     cancelled_reason=entry.cancelled_reason,
                     cancelled_at=entry.cancelled_at,
+                    validation=entry.validation_json,
                 )
             )
             self._session.flush()
@@ -706,6 +708,27 @@ class SqlRegister:
                 _document_select().where(Document.verification_token == token)
             ).one_or_none()
             return None if row is None else _entry(*row)
+
+    def find_documents_by_sha256(self, hashes: Sequence[str]) -> list[DocumentEntry]:
+        """The entries whose signed copy has one of these SHA-256 digests (hex), using the
+        index on ``copy_sha256``. At most 256 digests are looked up."""
+        wanted = [h for h in dict.fromkeys(hashes) if len(h) == 64][:256]
+        if not wanted:
+            return []
+        stmt = _document_select().where(Document.copy_sha256.in_(wanted))
+        with self._session(write=False) as session:
+            return [_entry(*row) for row in session.execute(stmt)]
+
+    def set_validation(self, document_id: str, validation_json: str) -> None:
+        """Keep the copy's validation result with its entry. Raises ``NotFoundError``."""
+        with self._session(write=True) as session:
+            done = session.execute(
+                update(Document)
+                .where(Document.id == document_id)
+                .values(validation=validation_json)
+            )
+            if not done.rowcount:  # type: ignore[attr-defined]
+                raise NotFoundError("Không tìm thấy bản sao. / No such certified copy.")
 
     def list_documents(
         self,

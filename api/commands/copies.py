@@ -33,7 +33,8 @@ DEMO_OFFICERS = (
 
 
 @contextlib.contextmanager
-def _services() -> Iterator[Services]:
+def open_services() -> Iterator[Services]:
+    """The services of one command, on the settings of the environment; closed after."""
     settings = Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     database.upgrade(settings.resolved_database_url)
@@ -41,9 +42,7 @@ def _services() -> Iterator[Services]:
     try:
         yield services
     finally:
-        services.engine.dispose()
-        if services.local_minio is not None:
-            services.local_minio.stop()
+        services.close()
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -117,7 +116,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _issue(args: argparse.Namespace) -> int:
     if args.copies < 1:
         raise InvalidInputError("--copies phải ≥ 1. / --copies must be at least 1.")
-    with _services() as services:
+    with open_services() as services:
         register = services.register
         request_code = args.request or "YC-" + secrets.token_hex(5).upper()
         if not args.request:
@@ -211,7 +210,7 @@ def _register_print(args: argparse.Namespace) -> int:
 
 
 def _reconcile(_: argparse.Namespace) -> int:
-    with _services() as services:
+    with open_services() as services:
         service = services.certification()
         done = service.reconcile()
         swept = service.sweep()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import io
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,10 +12,13 @@ import pytest
 
 from api.services import Services
 from api.settings import Settings
+from certify.issuance import IssuedCopy, IssueOrder
 from storage import database
 from storage.minio_server import MinioServer
 from storage.objects import MinioObjectStore
+from storage.register import SqlRegister
 from tests.conftest import store_config
+from tests.issuing import AUTHORITY, CERTIFIER, ServedPki, scan_jpeg, seed_register
 
 
 @pytest.fixture
@@ -24,3 +30,71 @@ def services(minio_server: MinioServer, data_dir: Path) -> Iterator[Services]:
     engine = database.make_engine(settings.resolved_database_url)
     yield Services(settings=settings, engine=engine, store=store)
     engine.dispose()
+
+
+# --- public verification: one real service for the session -----------------------------------
+
+
+class FixedClock:
+    """Time in tests comes from a fixed clock (2026-12-01 09:00 in Vietnam)."""
+
+    def __init__(self, at: dt.datetime = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)) -> None:
+        self.at = at
+
+    def now(self) -> dt.datetime:
+        return self.at
+
+
+@pytest.fixture(scope="session")
+def verify_services(
+    minio_server: MinioServer,
+    served_pki: ServedPki,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Services]:
+    """Real services (MinIO, SQLite, the test PKI served over HTTP, validation workers) on
+    which copies are issued and verified; shared by the session's verification tests."""
+    data_dir = tmp_path_factory.mktemp("verify") / "var"
+    settings = Settings(
+        data_dir=data_dir,
+        public_base_url="http://testserver",
+        verify_workers=2,
+        verify_timeout_seconds=10,
+        verify_upload_rate_limit="",
+        verify_token_rate_limit="",
+    )
+    database.upgrade(settings.resolved_database_url)
+    store = MinioObjectStore(store_config(minio_server))
+    store.ensure_buckets()
+    engine = database.make_engine(settings.resolved_database_url)
+    seed_register(SqlRegister(engine))
+    services = Services(
+        settings=settings,
+        engine=engine,
+        store=store,
+        clock=FixedClock(),
+        _pki=served_pki.pki,
+        _signers=served_pki.signers,
+    )
+    try:
+        yield services
+    finally:
+        services.close()
+
+
+def issue_copy(
+    services: Services, *pages: bytes, document_name: str = "Giấy khai sinh"
+) -> IssuedCopy:
+    """Issue a certified copy of ``pages`` (default: one A4 scan) through the real service."""
+    with tempfile.TemporaryDirectory(prefix="certify-test-") as work:
+        issued, _ = services.certification().certify_scans(
+            IssueOrder(
+                authority_code=AUTHORITY.code,
+                certifier_username=CERTIFIER.username,
+                request_code="YC-0001",
+                document_name=document_name,
+            ),
+            [io.BytesIO(p) for p in (pages or (scan_jpeg(),))],
+            limits=services.scan_limits(),
+            workdir=Path(work),
+        )
+    return issued
