@@ -94,3 +94,28 @@ def test_demo_then_issue_then_register_print(minio_server: MinioServer, tmp_path
         ["pdftotext", str(book), "-"], capture_output=True, text=True, check=True
     ).stdout
     assert "Khoá sổ năm" in text or "Cả năm" in text
+
+    # certify verify: offline, against the register and the trust roots; exit 0 only if
+    # genuine. certify cancel: every verification then answers "cancelled".
+    verified = run(env, "verify", str(out), "--json")
+    assert verified.returncode == 0, verified.stderr
+    answer = json.loads(verified.stdout)
+    assert answer["verdict"] == "genuine"
+    assert answer["register"]["number"] == 1
+    assert "Phạm Văn Dũng" not in verified.stdout + verified.stderr
+
+    tampered = tmp_path / "tampered.pdf"
+    tampered.write_bytes(out.read_bytes() + b"\n% appended\n")
+    modified = run(env, "verify", str(tampered))
+    assert modified.returncode == 1
+    assert modified.stdout.startswith("MODIFIED")
+
+    token = result["verify_url"].rsplit("/", 1)[1]
+    cancelled = run(env, "cancel", "--token", token, "--reason", "Cấp sai thẩm quyền")
+    assert cancelled.returncode == 0, cancelled.stderr
+    after = run(env, "verify", str(out), "--json")
+    assert after.returncode == 1
+    assert json.loads(after.stdout)["register"]["cancelled_reason"] == "Cấp sai thẩm quyền"
+    missing = run(env, "verify", str(tmp_path / "nope.pdf"))
+    assert missing.returncode == 2
+    assert "invalid_input" in missing.stderr
