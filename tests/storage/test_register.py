@@ -113,7 +113,12 @@ def audit(action: str = "certify", **details: str) -> AuditRecord:
 
 
 def certify(
-    register: SqlRegister, *, authority: str = AUTHORITY, request: str = REQUEST, year: int = 2026
+    register: SqlRegister,
+    *,
+    authority: str = AUTHORITY,
+    request: str = REQUEST,
+    year: int = 2026,
+    **changes: object,
 ) -> DocumentEntry:
     """One certification as the domain does it: number, entry, audit, one transaction."""
     certifier = CERTIFIER if authority == AUTHORITY else "tranthib"
@@ -126,6 +131,7 @@ def certify(
             year=year,
             certifier_username=certifier,
             issued_at=ISSUED.replace(year=year),
+            **changes,
         )
         tx.add_document(made)
         tx.append_audit(audit(number=str(number)))
@@ -331,6 +337,23 @@ def test_find_by_token_returns_the_whole_entry(seeded: SqlRegister) -> None:
     assert seeded.find_document_by_token("no-such-token") is None
     with pytest.raises(NotFoundError):
         seeded.get_document(str(uuid.uuid4()))
+
+
+def test_find_by_sha256_and_keep_the_validation(seeded: SqlRegister) -> None:
+    first = certify(seeded, copy_sha256=hashlib.sha256(b"first").hexdigest())
+    second = certify(seeded, copy_sha256=hashlib.sha256(b"second").hexdigest())
+    found = seeded.find_documents_by_sha256(
+        [hashlib.sha256(b"second").hexdigest(), hashlib.sha256(b"other").hexdigest(), "short"]
+    )
+    assert [e.id for e in found] == [second.id]
+    assert seeded.find_documents_by_sha256([]) == []
+    assert found[0].validation_json is None
+
+    seeded.set_validation(first.id, '{"outcome": "valid"}')
+    kept = seeded.find_document_by_token(first.verification_token)
+    assert kept is not None and kept.validation_json == '{"outcome": "valid"}'
+    with pytest.raises(NotFoundError):
+        seeded.set_validation(str(uuid.uuid4()), "{}")
 
 
 def test_list_documents_by_vietnamese_month(seeded: SqlRegister) -> None:
