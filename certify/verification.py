@@ -189,7 +189,8 @@ class _Contexts:
         }
         if self._dss is not None:
             return self._dss.as_validation_context(kwargs)
-        return ValidationContext(**kwargs)
+        # No embedded revocation data: nothing can prove a certificate unrevoked.
+        return ValidationContext(crls=[], ocsps=[], **kwargs)
 
 
 def _timestamp_time(sig: EmbeddedPdfSignature) -> dt.datetime | None:
@@ -364,10 +365,14 @@ def _outcome(checks: list[SignatureCheck]) -> tuple[str, list[str]]:
     reasons: list[str] = []
     if any(c.sub_indication in ("FORMAT_FAILURE", "SIG_CRYPTO_FAILURE") for c in checks):
         return "invalid", ["broken_signature"]
-    if any(c.coverage == "UNCLEAR" for c in checks):
+    if any(c.coverage == "UNCLEAR" and not c.intact for c in checks):
+        # A /ByteRange that neither covers a revision nor hashes right (USF: altered, empty).
         return "invalid", ["broken_signature", "not_whole_file"]
     if any(not c.intact for c in checks):
         return "modified", ["content_changed"]
+    if any(c.coverage == "UNCLEAR" for c in checks):
+        # The signed bytes are intact but do not form a revision: signature wrapping.
+        return "modified", ["not_whole_file"]
     if max(checks, key=lambda c: c.covered_end).coverage != "ENTIRE_FILE":
         reasons.append("appended_changes")
     if any(c.changes_allowed is False for c in checks):
