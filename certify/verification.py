@@ -443,9 +443,16 @@ def _check_appended(
     last_revision = revisions - 1
     ends_with_timestamp = False
     for name, _value, ref in enumerate_sig_fields(reader, filled_status=True):
-        sig = EmbeddedPdfSignature(reader, ref.get_object(), name)
-        if sig.signed_revision < base_revisions:
+        field = ref.get_object()
+        # The revision that last touched the field or its signature, from the xref table:
+        # the copy's own signatures are skipped without parsing their /Contents again.
+        changed = max(
+            reader.xrefs.get_last_change(ref.reference),
+            reader.xrefs.get_last_change(field.raw_get("/V").reference),
+        )
+        if changed < base_revisions:
             continue
+        sig = EmbeddedPdfSignature(reader, field, name)
         if sig.sig_object_type != "/DocTimeStamp":
             return False, []  # a new signature after the seal
         check = _check(sig, contexts, now, analyse_changes=False)

@@ -24,8 +24,9 @@ import hashlib
 import json
 import logging
 import re
+import time
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from certify.errors import CertifyError, NotFoundError, SigningError
@@ -45,6 +46,8 @@ VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,128}")
 # At most this many %%EOF markers are tried as the end of a copy we issued: ours has a few.
 MAX_PREFIXES = 256
+NAMES_TTL_SECONDS = 60.0
+T = TypeVar("T")
 _EOF = re.compile(rb"%%EOF(?:\r\n|\r|\n)?")
 # A validation outcome, as the verdict of a file the register does not contradict.
 _OUTCOME_VERDICTS = {
@@ -101,6 +104,9 @@ class Verifier:
         self._check = check
         self._roles = signer_roles
         self._clock = clock
+        # Authorities and officers change rarely; an answer may show a name a minute old.
+        self._authorities: _Ttl[AuthorityRecord] = _Ttl(register.get_authority)
+        self._officers: _Ttl[OfficerRecord | None] = _Ttl(self._officer)
 
     # --- at issue --------------------------------------------------------------------------
 
@@ -255,12 +261,15 @@ class Verifier:
             token=token,
         )
 
-    def _public_entry(self, entry: DocumentEntry) -> PublicEntry:
-        authority = self._register.get_authority(entry.authority_code)
+    def _officer(self, username: str) -> OfficerRecord | None:
         try:
-            officer: OfficerRecord | None = self._register.get_officer(entry.certifier_username)
+            return self._register.get_officer(username)
         except NotFoundError:
-            officer = None
+            return None
+
+    def _public_entry(self, entry: DocumentEntry) -> PublicEntry:
+        authority = self._authorities.get(entry.authority_code)
+        officer = self._officers.get(entry.certifier_username)
         return PublicEntry(
             authority_code=authority.code,
             authority_name=authority.name,
@@ -305,6 +314,26 @@ class Verifier:
             validation=validation,
             token=token,
         )
+
+
+class _Ttl(Generic[T]):
+    """Values loaded by key and kept for ``NAMES_TTL_SECONDS`` (thread-safe enough: a race
+    loads twice)."""
+
+    def __init__(self, load: Callable[[str], T]) -> None:
+        self._load = load
+        self._values: dict[str, tuple[float, T]] = {}
+
+    def get(self, key: str) -> T:
+        now = time.monotonic()
+        hit = self._values.get(key)
+        if hit is not None and now - hit[0] < NAMES_TTL_SECONDS:
+            return hit[1]
+        value = self._load(key)
+        if len(self._values) > 10_000:
+            self._values.clear()
+        self._values[key] = (now, value)
+        return value
 
 
 def _problems(validation: Validation) -> list[str]:

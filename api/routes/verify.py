@@ -59,8 +59,7 @@ async def verify_upload(request: Request, services: ServicesDep) -> Verification
     """Rate-limit, read and verify an uploaded PDF (shared by the API and the pages)."""
     request.app.state.upload_limiter.check(request)
     data = await read_upload(request, max_bytes=services.settings.verify_max_upload_bytes)
-    verifier = await run_in_threadpool(services.verifier)
-    return await run_in_threadpool(verifier.by_upload, data)
+    return await run_in_threadpool(lambda: services.verifier().by_upload(data))
 
 
 def verify_token(request: Request, services: ServicesDep, token: str) -> Verification:
