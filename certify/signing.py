@@ -38,8 +38,12 @@ from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.stamp.base import BaseStamp, BaseStampStyle
 
+from certify import pdf_speedups
 from certify.errors import CertifyError, SigningError
 from certify.fonts import PreparedFont
+
+# Signature /Contents are read at binascii speed (certify/pdf_speedups.py).
+pdf_speedups.install()
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 # Room for a signature timestamp token (~7 KB here, with the TSA's certificates) and for

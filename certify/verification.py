@@ -41,8 +41,12 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko_certvalidator import ValidationContext
 
+from certify import pdf_speedups
 from certify.ports import Clock
 from certify.verdicts import Reason, SignatureCheck, Validation
+
+# Signature /Contents are read at binascii speed (certify/pdf_speedups.py).
+pdf_speedups.install()
 
 log = logging.getLogger(__name__)
 
