@@ -77,6 +77,9 @@ class ValidationPool:
             return unreadable(data, now=now)
         except MemoryError:
             return unreadable(data, now=now)
+        except Exception:  # e.g. a result that could not be sent back: still a verdict
+            log.warning("validation worker failed", exc_info=True)
+            return unreadable(data, now=now, reason="malformed_pdf")
         return result
 
     def close(self) -> None:

@@ -84,6 +84,22 @@ def validate_pdf(
     the first ``base_length`` bytes are checked (the beginning is a copy whose signatures were
     validated when it was issued) and :attr:`Validation.own_updates_only` is set.
     """
+    try:
+        return _validate(data, trust, now, base_length, analyse_changes)
+    except MemoryError:
+        return unreadable(data, now=now)
+    except Exception:  # hostile input: no exception of a library may escape as an error
+        log.info("validation failed on hostile input", exc_info=True)
+        return unreadable(data, now=now, reason="malformed_pdf")
+
+
+def _validate(
+    data: bytes,
+    trust: TrustAnchors,
+    now: dt.datetime,
+    base_length: int | None,
+    analyse_changes: bool,
+) -> Validation:
     digest = hashlib.sha256(data).hexdigest()
 
     def result(

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import io
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,8 +29,11 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 
 from api.app import create_app
 from api.services import Services
+from certify.copy import CopyBuilder
 from certify.ports import AuditRecord
+from certify.signing import CopySigner
 from tests.api.conftest import issue_copy
+from tests.attacks import signed_copy
 from tests.issuing import ServedPki
 
 pytestmark = [pytest.mark.integration]
@@ -254,3 +259,21 @@ def test_oversized_upload_is_413_and_a_flood_is_429(verify_services: Services) -
         assert flooded.status_code == 429
         assert flooded.json()["error"] == "rate_limited"
         assert 1 <= int(flooded.headers["retry-after"]) <= 60
+
+
+def test_a_copy_signed_with_our_keys_but_not_registered_is_a_loud_unknown(
+    client: TestClient,
+    copy_builder: CopyBuilder,
+    copy_signer: CopySigner,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    pdf = signed_copy(copy_builder, copy_signer, tmp_path)
+    with caplog.at_level(logging.WARNING, logger="certify.incidents"):
+        answer = client.post("/api/v1/verify", files={"file": ("copy.pdf", pdf)}).json()
+    assert answer["verdict"] == "unknown"
+    assert [r["code"] for r in answer["reasons"]] == ["signed_by_us_not_registered"]
+    assert answer["register"] is None
+    assert all(s["trusted"] for s in answer["signatures"])
+    digest = hashlib.sha256(pdf).hexdigest()
+    assert any(digest in r.getMessage() for r in caplog.records if r.name == "certify.incidents")
