@@ -87,6 +87,10 @@ UI: Final[dict[str, Pair]] = {
     "tsa": ("Đơn vị cấp dấu thời gian", "Time-stamp authority"),
     "certificate_status": ("Chứng thư số tại thời điểm ký", "Certificate at the time of signing"),
     "integrity": ("Tính toàn vẹn", "Integrity"),
+    "signature_details": (
+        "Chi tiết chứng thư số và dấu thời gian",
+        "Certificate and time-stamp details",
+    ),
     "trust": ("Độ tin cậy", "Trust"),
     "indication": ("Kết luận theo ETSI EN 319 102-1", "ETSI EN 319 102-1 indication"),
     "intact_yes": (

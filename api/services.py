@@ -17,7 +17,7 @@ from api.validation_pool import ValidationPool
 from certify.copy import CopyBuilder
 from certify.errors import CertifyError
 from certify.intake import ScanLimits
-from certify.issuance import CertificationService
+from certify.issuance import CertificationService, IssuedCopyValidator
 from certify.ports import Clock, SystemClock
 from certify.signing import CopySigner, stamp_style
 from certify.verification import LocalCheck, TrustAnchors
@@ -94,19 +94,7 @@ class Services:
         """The certificates (SHA-256 of the DER) that sign copies of this register entry: the
         certifier's personal ones and the authority's seals, whatever their status today."""
         pki = self.pki()
-        if pki is None:
-            return {}
-        roles = {}
-        for rec in pki.list():
-            if rec.kind == "officer" and rec.holder == certifier_username:
-                role = "certifier"
-            elif rec.kind == "authority" and rec.holder == authority_code:
-                role = "seal"
-            else:
-                continue
-            der = pki.certificate(rec.serial).public_bytes(Encoding.DER)
-            roles[hashlib.sha256(der).hexdigest()] = role
-        return roles
+        return {} if pki is None else signer_roles(pki, authority_code, certifier_username)
 
     def local_verifier(self) -> Verifier:
         """A verifier that validates in this process: for our own copies and the CLI."""
@@ -168,7 +156,7 @@ class Services:
             if self._certification is None:
                 settings = self.settings
                 builder = CopyBuilder(settings.font_path, bold_font_path=settings.bold_font_path)
-                validator = self.local_verifier().validate_issued
+                validator = issue_validator(signers, self.register, self.store, self.clock)
                 self._certification = CertificationService(
                     store=self.store,
                     register=self.register,
@@ -204,6 +192,38 @@ def open_pki(settings: Settings) -> ProvincialPKI | None:
         )
     except PkiNotInitialisedError:
         return None
+
+
+def signer_roles(
+    pki: ProvincialPKI, authority_code: str, certifier_username: str
+) -> dict[str, str]:
+    """{SHA-256 of the DER: "certifier" | "seal"} for every certificate, of any status, that
+    the PKI issued or imported for this certifier and this authority's seal."""
+    roles = {}
+    for rec in pki.list():
+        if rec.kind == "officer" and rec.holder == certifier_username:
+            role = "certifier"
+        elif rec.kind == "authority" and rec.holder == authority_code:
+            role = "seal"
+        else:
+            continue
+        der = pki.certificate(rec.serial).public_bytes(Encoding.DER)
+        roles[hashlib.sha256(der).hexdigest()] = role
+    return roles
+
+
+def issue_validator(
+    signers: SignerSource, register: SqlRegister, store: MinioObjectStore, clock: Clock
+) -> IssuedCopyValidator:
+    """What validates each copy at issue (``Verifier.validate_issued``), in this process."""
+    trust = trust_anchors(signers)
+    return Verifier(
+        register=register,
+        store=store,
+        check=LocalCheck(lambda: trust, clock),
+        signer_roles=lambda authority, username: signer_roles(signers.pki, authority, username),
+        clock=clock,
+    ).validate_issued
 
 
 def trust_anchors(signers: SignerSource) -> TrustAnchors:

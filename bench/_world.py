@@ -26,8 +26,9 @@ from types import SimpleNamespace
 
 from PIL import Image, ImageDraw
 
+from api.services import issue_validator
 from certify.copy import CopyBuilder
-from certify.issuance import CertificationService, IssueOrder
+from certify.issuance import CertificationService, IssuedCopyValidator, IssueOrder
 from certify.ports import AuthorityRecord, OfficerRecord, SystemClock
 from certify.signing import CopySigner, stamp_style
 from keys.ca import ProvincialPKI
@@ -126,7 +127,10 @@ def make_service(
     builder: CopyBuilder,
     signer: CopySigner,
     base_url: str,
+    validator: IssuedCopyValidator | None = None,
 ) -> CertificationService:
+    """The service as the application assembles it: with ``validator`` each copy is
+    validated at issue and the result kept with its register entry (public verification)."""
     return CertificationService(
         store=store,
         register=register,
@@ -134,6 +138,7 @@ def make_service(
         signer=signer,
         clock=SystemClock(),
         verify_base_url=base_url,
+        validator=validator,
     )
 
 
@@ -239,7 +244,14 @@ def build_world(root: Path) -> Iterator[World]:
                 store=store,
                 database_url=database_url,
                 register=register,
-                service=make_service(store, register, builder, copy_signer, base_url),
+                service=make_service(
+                    store,
+                    register,
+                    builder,
+                    copy_signer,
+                    base_url,
+                    issue_validator(signers, register, store, SystemClock()),
+                ),
                 base_url=base_url,
             )
         finally:

@@ -52,11 +52,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cryptography.hazmat.primitives import serialization
 
+from api.services import issue_validator
 from bench import _world
 from certify.copy import CertificationText
 from certify.intake import ScanLimits, read_scan
 from certify.issuance import VN_TZ
+from certify.ports import SystemClock
 from certify.signing import CopySigner, SignatureText, stamp_style
+from keys.signers import SignerSource
 
 LIMITS = ScanLimits()
 MiB = 1024 * 1024
@@ -157,6 +160,7 @@ STAGES = (
     "sign: officer (+TS)",
     "sign: seal (+TS)",
     "sign: DSS + document TS",
+    "validate at issue",
     "store signed copy",
     "register (lookups, tx, commit)",
     "other",
@@ -334,15 +338,25 @@ class TimedSigner(_Proxy):
         return result
 
 
-def timed_service(world_parts: tuple[Any, Any, Any, CopySigner, str], sw: Stopwatch) -> Any:
-    """The service with every collaborator wrapped in a timing proxy sharing ``sw``."""
+def timed_service(
+    world_parts: tuple[Any, Any, Any, CopySigner, str], signers: SignerSource, sw: Stopwatch
+) -> Any:
+    """The service with every collaborator wrapped in a timing proxy sharing ``sw``; each
+    copy is validated at issue, as the application does."""
     store, register, builder, signer, base_url = world_parts
+    validator = issue_validator(signers, register, store, SystemClock())
+
+    def timed_validator(pdf: bytes, **kw: Any) -> str:
+        with sw.time("validate at issue"):
+            return validator(pdf, **kw)
+
     return _world.make_service(
         TimedStore(store, sw),  # type: ignore[arg-type]
         TimedRegister(register, sw),  # type: ignore[arg-type]
         TimedBuilder(builder, sw),  # type: ignore[arg-type]
         TimedSigner(signer, sw),  # type: ignore[arg-type]
         base_url,
+        timed_validator,
     )
 
 
@@ -351,7 +365,7 @@ def stage_breakdown(world: _world.World, pages: Sequence[bytes], runs: int, tag:
     signer = CopySigner(world.signers, stamp_style=stamp_style(world.builder.font))
     sw = Stopwatch()
     service = timed_service(
-        (world.store, world.register, world.builder, signer, world.base_url), sw
+        (world.store, world.register, world.builder, signer, world.base_url), world.signers, sw
     )
     sums: dict[str, float] = defaultdict(float)
     totals = []
@@ -610,7 +624,6 @@ def child_big() -> None:
     from its files. Prints one JSON line with this process's memory figures."""
     from certify.copy import CopyBuilder
     from keys.ca import ProvincialPKI
-    from keys.signers import SignerSource
     from storage.database import make_engine
     from storage.objects import MinioObjectStore, ObjectStoreConfig
     from storage.register import SqlRegister
@@ -621,11 +634,13 @@ def child_big() -> None:
         Path(config["pki_dir"]), passphrase=_world.PASSPHRASE, base_url=config["base_url"]
     )
     builder = CopyBuilder(_world.DEJAVU, bold_font_path=_world.DEJAVU_BOLD)
-    signer = CopySigner(SignerSource(pki), stamp_style=stamp_style(builder.font))
+    signers = SignerSource(pki)
+    signer = CopySigner(signers, stamp_style=stamp_style(builder.font))
     store = MinioObjectStore(ObjectStoreConfig(**config["store"]))
     engine = make_engine(config["database_url"])
     sw = Stopwatch()
-    service = timed_service((store, SqlRegister(engine), builder, signer, config["base_url"]), sw)
+    parts = (store, SqlRegister(engine), builder, signer, config["base_url"])
+    service = timed_service(parts, signers, sw)
     workdir = Path(config["workdir"])
 
     with open(config["warm_page"], "rb") as fh:

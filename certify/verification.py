@@ -240,10 +240,10 @@ def _check(
             tsa: str | None = _name(status.signing_cert)
         else:
             moment = _timestamp_time(sig) or now
+            # One context for the signature and its time-stamp: paths and revocation data
+            # checked for one are reused for the other.
             context = contexts.at(moment)
-            status = validate_pdf_signature(
-                sig, context, contexts.at(moment), skip_diff=not analyse_changes
-            )
+            status = validate_pdf_signature(sig, context, context, skip_diff=not analyse_changes)
             ts = status.timestamp_validity
             signing_time = ts.timestamp if ts is not None and ts.intact and ts.valid else None
             tsa = _name(ts.signing_cert) if ts is not None else None
