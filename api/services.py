@@ -46,7 +46,7 @@ class Services:
     _certification: CertificationService | None = None
     _pki: ProvincialPKI | None = None
     _signers: SignerSource | None = None
-    _trust: TrustAnchors | None = None
+    _trust: TrustCache | None = None
     _verifier: Verifier | None = None
     _pool: ValidationPool | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -79,7 +79,7 @@ class Services:
 
     def trust_anchors(self) -> TrustAnchors:
         """What verification trusts: the provincial (and imported, and extra) roots, with the
-        CA, TSA and OCSP certificates that help build paths. Built once.
+        CA, TSA and OCSP certificates that help build paths. Built once per PKI generation.
 
         Raises:
             PkiNotInitialisedError: no PKI yet.
@@ -87,8 +87,8 @@ class Services:
         signers = self.signers()
         with self._lock:
             if self._trust is None:
-                self._trust = trust_anchors(signers)
-            return self._trust
+                self._trust = TrustCache(signers)
+        return self._trust()
 
     def signer_roles(self, authority_code: str, certifier_username: str) -> dict[str, str]:
         """The certificates (SHA-256 of the DER) that sign copies of this register entry: the
@@ -216,14 +216,33 @@ def issue_validator(
     signers: SignerSource, register: SqlRegister, store: MinioObjectStore, clock: Clock
 ) -> IssuedCopyValidator:
     """What validates each copy at issue (``Verifier.validate_issued``), in this process."""
-    trust = trust_anchors(signers)
     return Verifier(
         register=register,
         store=store,
-        check=LocalCheck(lambda: trust, clock),
+        check=LocalCheck(TrustCache(signers), clock),
         signer_roles=lambda authority, username: signer_roles(signers.pki, authority, username),
         clock=clock,
     ).validate_issued
+
+
+class TrustCache:
+    """The trust anchors of ``signers``' PKI, rebuilt when the PKI changes (an imported
+    root, a renewed CA): the PKI's generation is checked on every call (a stat of its
+    index)."""
+
+    def __init__(self, signers: SignerSource) -> None:
+        self._signers = signers
+        self._generation = -1
+        self._trust: TrustAnchors | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> TrustAnchors:
+        generation = self._signers.pki.refresh()
+        with self._lock:
+            if self._trust is None or generation != self._generation:
+                self._trust = trust_anchors(self._signers)
+                self._generation = generation
+            return self._trust
 
 
 def trust_anchors(signers: SignerSource) -> TrustAnchors:

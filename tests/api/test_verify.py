@@ -277,3 +277,14 @@ def test_a_copy_signed_with_our_keys_but_not_registered_is_a_loud_unknown(
     assert all(s["trusted"] for s in answer["signatures"])
     digest = hashlib.sha256(pdf).hexdigest()
     assert any(digest in r.getMessage() for r in caplog.records if r.name == "certify.incidents")
+
+
+def test_trust_anchors_follow_changes_of_the_pki(
+    verify_services: Services, served_pki: ServedPki
+) -> None:
+    before = verify_services.trust_anchors()
+    assert verify_services.trust_anchors() is before  # cached while the PKI is unchanged
+    served_pki.pki.issue_officer("trust.test", "Người Thử", "Công chức", "dn-tanphu")
+    after = verify_services.trust_anchors()
+    assert after is not before
+    assert after.roots == before.roots
