@@ -58,8 +58,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
 from pydantic import SecretStr
-from pyhanko.pdf_utils import generic
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from api.services import Services
@@ -69,6 +67,7 @@ from certify.issuance import IssuedCopy
 from certify.verification import validate_pdf
 from storage.database import make_engine
 from storage.minio_server import free_port
+from tests.attacks import append_annotation
 from tests.attacks_malformed import flip_byte
 
 MiB = 1024 * 1024
@@ -80,31 +79,6 @@ TARGET_FULL_RATE = 10.0  # full validations/s
 
 
 # --- the files -----------------------------------------------------------------------------------
-
-
-def with_annotation(pdf: bytes) -> bytes:
-    """The copy with a square annotation on page 1, appended in an incremental update (as
-    tests/api/test_verify.py does): a signed file changed afterwards."""
-    out = io.BytesIO(pdf)
-    writer = IncrementalPdfFileWriter(out)
-    page = writer.root["/Pages"]["/Kids"][0].get_object()
-    annot = writer.add_object(
-        generic.DictionaryObject(
-            {
-                generic.NameObject("/Type"): generic.NameObject("/Annot"),
-                generic.NameObject("/Subtype"): generic.NameObject("/Square"),
-                generic.NameObject("/Rect"): generic.ArrayObject(
-                    [generic.FloatObject(v) for v in (50, 50, 300, 300)]
-                ),
-            }
-        )
-    )
-    annots = page.get("/Annots", generic.ArrayObject())
-    annots.append(annot)
-    page[generic.NameObject("/Annots")] = annots
-    writer.update_container(page)
-    writer.write_in_place()
-    return out.getvalue()
 
 
 def deflate_zeros(prefix: bytes, zeros: int, *, block: int = 16 * MiB) -> bytes:
@@ -819,7 +793,7 @@ def main() -> int:
                 pages = [_world.text_page_jpeg(str(i + 1)) for i in range(args.pages)]
                 with phase(f"issue one {args.pages}-page copy (validated and kept at issue)"):
                     copy = issue(services, pages, world.workdir("issue"))
-                modified = with_annotation(copy.pdf)
+                modified = append_annotation(copy.pdf)
                 with phase(f"deflate bomb: {args.bomb_gib} GiB of zeros"):
                     bomb = deflate_bomb(args.bomb_gib * GiB)
                 with phase(f"full validation in-process x{args.full} (+1 warm-up)"):

@@ -9,9 +9,11 @@ import io
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import uvicorn
@@ -107,16 +109,25 @@ def served_pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedPki]:
     install_error_handlers(app)
     app.include_router(pki_router)
     app.state.services = SimpleNamespace(pki=lambda: pki)
+    with serve_in_thread(app, port):
+        yield ServedPki(pki=pki, signers=SignerSource(pki), base_url=base_url, root_pem=root_pem)
+
+
+@contextmanager
+def serve_in_thread(app: Any, port: int, *, lifespan: str = "off") -> Iterator[str]:
+    """Serve ``app`` with uvicorn on 127.0.0.1:``port`` in a thread; yields its base URL."""
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan)
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
+    if not server.started:
+        raise RuntimeError("uvicorn did not start")
     try:
-        yield ServedPki(pki=pki, signers=SignerSource(pki), base_url=base_url, root_pem=root_pem)
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)

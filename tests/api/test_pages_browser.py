@@ -10,15 +10,11 @@ Screenshots go to ``test-artifacts/screenshots/`` (desktop 1280 wide, phone 390�
 from __future__ import annotations
 
 import base64
-import io
-import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import (
     Browser,
     BrowserContext,
@@ -28,8 +24,6 @@ from playwright.sync_api import (
     ViewportSize,
     sync_playwright,
 )
-from pyhanko.pdf_utils import generic
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
 from api.app import create_app
 from api.services import Services
@@ -37,7 +31,8 @@ from certify.issuance import IssuedCopy
 from certify.ports import AuditRecord
 from storage.minio_server import free_port
 from tests.api.conftest import issue_copy
-from tests.issuing import AUTHORITY
+from tests.attacks import append_annotation
+from tests.issuing import AUTHORITY, serve_in_thread
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -56,22 +51,9 @@ REQUESTER = ("Phạm Văn Dũng", "079200001234")
 @pytest.fixture(scope="module")
 def base_url(verify_services: Services) -> Iterator[str]:
     """The whole app (pages, API, static files, security headers) on a loopback port."""
-    port = free_port()
     app = create_app(services=verify_services)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_in_thread(app, free_port(), lifespan="on") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -171,33 +153,6 @@ def facts(page: Page, selector: str) -> dict[str, str]:
     }
 
 
-def with_comment(pdf: bytes) -> bytes:
-    """The copy with a sticky-note annotation on page 1, appended as an incremental update
-    (what a reader's "add comment" does): the signatures still verify, the file is not the
-    copy as issued."""
-    out = io.BytesIO(pdf)
-    writer = IncrementalPdfFileWriter(out)
-    page = writer.root["/Pages"]["/Kids"][0].get_object()
-    note = writer.add_object(
-        generic.DictionaryObject(
-            {
-                generic.NameObject("/Type"): generic.NameObject("/Annot"),
-                generic.NameObject("/Subtype"): generic.NameObject("/Text"),
-                generic.NameObject("/Rect"): generic.ArrayObject(
-                    [generic.FloatObject(v) for v in (72, 720, 96, 744)]
-                ),
-                generic.NameObject("/Contents"): generic.TextStringObject("Đã sửa"),
-            }
-        )
-    )
-    annots = page.get("/Annots", generic.ArrayObject())
-    annots.append(note)
-    page[generic.NameObject("/Annots")] = annots
-    writer.update_container(page)
-    writer.write_in_place()
-    return out.getvalue()
-
-
 def upload(page: Page, base_url: str, data: bytes, *, lang: str = "vi") -> None:
     page.goto(f"{base_url}/verify" + ("?lang=en" if lang == "en" else ""))
     page.set_input_files(
@@ -279,7 +234,7 @@ def test_uploading_a_copy_with_an_added_comment_is_modified(
     desktop: Watched, base_url: str, issued: IssuedCopy
 ) -> None:
     page = desktop.page
-    upload(page, base_url, with_comment(issued.pdf))
+    upload(page, base_url, append_annotation(issued.pdf))
     assert verdict(page) == "modified"
     assert headline(page)[0] == MODIFIED_VI
     reasons = page.locator("ul.reasons li").all_inner_texts()

@@ -21,7 +21,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from fastapi.testclient import TestClient
-from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import signers
 from pyhanko.sign.timestamps import TimeStamper
@@ -33,7 +32,7 @@ from certify.copy import CopyBuilder
 from certify.ports import AuditRecord
 from certify.signing import CopySigner
 from tests.api.conftest import issue_copy
-from tests.attacks import signed_copy
+from tests.attacks import append_annotation, signed_copy
 from tests.issuing import ServedPki
 
 pytestmark = [pytest.mark.integration]
@@ -43,31 +42,6 @@ pytestmark = [pytest.mark.integration]
 def client(verify_services: Services) -> Iterator[TestClient]:
     with TestClient(create_app(services=verify_services)) as client:
         yield client
-
-
-def with_annotation(pdf: bytes) -> bytes:
-    """The copy with a square annotation appended in an incremental update."""
-    out = io.BytesIO(pdf)
-    writer = IncrementalPdfFileWriter(out)
-    page_ref = writer.root["/Pages"]["/Kids"][0]
-    page = page_ref.get_object()
-    annot = writer.add_object(
-        generic.DictionaryObject(
-            {
-                generic.NameObject("/Type"): generic.NameObject("/Annot"),
-                generic.NameObject("/Subtype"): generic.NameObject("/Square"),
-                generic.NameObject("/Rect"): generic.ArrayObject(
-                    [generic.FloatObject(v) for v in (50, 50, 300, 300)]
-                ),
-            }
-        )
-    )
-    annots = page.get("/Annots", generic.ArrayObject())
-    annots.append(annot)
-    page[generic.NameObject("/Annots")] = annots
-    writer.update_container(page)
-    writer.write_in_place()
-    return out.getvalue()
 
 
 def test_qr_code_then_upload_genuine_then_cancelled(
@@ -122,7 +96,7 @@ def test_appended_annotation_is_modified_with_the_register_entry(
 ) -> None:
     issued = issue_copy(verify_services)
     answer = client.post(
-        "/api/v1/verify", files={"file": ("copy.pdf", with_annotation(issued.pdf))}
+        "/api/v1/verify", files={"file": ("copy.pdf", append_annotation(issued.pdf))}
     ).json()
     assert answer["verdict"] == "modified"
     assert [r["code"] for r in answer["reasons"]] == ["appended_changes"]
@@ -207,7 +181,7 @@ def test_our_archive_timestamp_keeps_a_copy_genuine_an_outside_one_does_not(
     assert refused.entry is not None and refused.entry.number == issued.entry.number
 
 
-SCHEMA = Path(__file__).resolve().parents[2].parent / "shared/schemas/etsi-ts-119102-2"
+SCHEMA = Path(__file__).resolve().parents[1] / "data/etsi-ts-119102-2"
 
 
 def test_etsi_report_of_a_code_validates_against_the_schema(
