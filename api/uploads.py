@@ -16,11 +16,34 @@ MULTIPART_OVERHEAD = 64 * 1024
 
 
 def _too_large(max_bytes: int) -> PayloadTooLargeError:
-    mib = max_bytes / (1024 * 1024)
+    if max_bytes >= 1024 * 1024:
+        size = f"{max_bytes / (1024 * 1024):.0f} MiB"
+    else:
+        size = f"{max_bytes // 1024} KiB"
     return PayloadTooLargeError(
-        f"Tệp tải lên quá lớn (tối đa {mib:.0f} MiB). / "
-        f"The uploaded file is too large (at most {mib:.0f} MiB)."
+        f"Dữ liệu gửi lên quá lớn (tối đa {size}). / The request body is too large "
+        f"(at most {size})."
     )
+
+
+async def read_body(request: Request, *, max_bytes: int) -> bytes:
+    """The request body, read as it streams and refused as soon as it passes ``max_bytes``
+    (a declared Content-Length over the limit is refused before reading anything).
+
+    Raises:
+        PayloadTooLargeError: the body is larger than ``max_bytes`` (HTTP 413).
+    """
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large(max_bytes)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise _too_large(max_bytes)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def read_upload(request: Request, *, max_bytes: int) -> bytes:
@@ -33,18 +56,12 @@ async def read_upload(request: Request, *, max_bytes: int) -> bytes:
     """
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     multipart = content_type == "multipart/form-data"
-    limit = max_bytes + (MULTIPART_OVERHEAD if multipart else 0)
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise _too_large(max_bytes)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(max_bytes)
-        chunks.append(chunk)
-    body = b"".join(chunks)
+    try:
+        body = await read_body(
+            request, max_bytes=max_bytes + (MULTIPART_OVERHEAD if multipart else 0)
+        )
+    except PayloadTooLargeError:
+        raise _too_large(max_bytes) from None
     if multipart:
         # Starlette parses the form from the body it has cached (bounded above).
         request._body = body

@@ -115,7 +115,17 @@ class OcspResponder:
             return ocsp.OCSPResponseBuilder.build_unsuccessful(
                 ocsp.OCSPResponseStatus.UNAUTHORIZED
             ).public_bytes(serialization.Encoding.DER)
+        if request.serial_number <= 0:
+            # RFC 5280 §4.1.2.2: serial numbers are positive; no certificate has this one.
+            return ocsp.OCSPResponseBuilder.build_unsuccessful(
+                ocsp.OCSPResponseStatus.MALFORMED_REQUEST
+            ).public_bytes(serialization.Encoding.DER)
+        try:
+            return self._answer(request, nonce)
+        except (ValueError, TypeError) as exc:  # a field the builder refuses: the request's
+            raise MalformedOcspRequestError() from exc
 
+    def _answer(self, request: ocsp.OCSPRequest, nonce: bytes | None) -> bytes:
         status = self._lookup(request.serial_number)
         now = self._clock()
         cert_status = {

@@ -97,7 +97,16 @@ class TimeStampAuthority:
         try:
             req = tsp.TimeStampReq.load(query_der, strict=True)
             _ = req.native  # asn1crypto parses lazily; force it so errors surface here
-        except (ValueError, TypeError, KeyError) as exc:
+            # A field of the wrong universal type (e.g. a nonce retagged as REAL) parses
+            # but is not what RFC 3161 §2.4.1 says: check the types the answer uses.
+            nonce = req["nonce"]
+            if not isinstance(nonce, core.Void | core.Integer):
+                raise MalformedTimestampRequestError()
+            if not isinstance(req["message_imprint"]["hashed_message"].native, bytes):
+                raise MalformedTimestampRequestError()
+        except MalformedTimestampRequestError:
+            raise
+        except Exception as exc:  # asn1crypto raises many types on hostile input
             raise MalformedTimestampRequestError() from exc
         if req["version"].native != "v1":
             raise MalformedTimestampRequestError()
@@ -112,8 +121,13 @@ class TimeStampAuthority:
 
         Raises MalformedTimestampRequestError if the bytes are not a DER TimeStampReq v1.
         """
-        answer = self._answer(self.parse_query(query_der))
-        return answer if isinstance(answer, bytes) else bytes(answer.dump())
+        request = self.parse_query(query_der)
+        try:
+            answer = self._answer(request)
+            return answer if isinstance(answer, bytes) else bytes(answer.dump())
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            # Hostile structure the parser let through: the request's fault, not a 500.
+            raise MalformedTimestampRequestError() from exc
 
     def respond_to(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
         """Answer a parsed request in-process (the signers' timestamper).

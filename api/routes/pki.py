@@ -11,10 +11,12 @@ from __future__ import annotations
 import base64
 import binascii
 import urllib.parse
-from typing import Annotated
+from typing import Any
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
+from api.uploads import read_body
 from certify.errors import UnavailableError
 from keys.ca import PkiEndpoints
 from keys.errors import MalformedOcspRequestError, MalformedTimestampRequestError
@@ -66,29 +68,39 @@ def ocsp_get(b64req: str, request: Request) -> Response:
     return _ocsp_answer(request, der)
 
 
-@router.post("/ocsp", response_class=Response)
-def ocsp_post(
-    request: Request,
-    body: Annotated[bytes, Body(media_type="application/ocsp-request")] = b"",
-) -> Response:
-    """OCSP over POST: body ``application/ocsp-request`` (RFC 6960 §A.1)."""
-    return _ocsp_answer(request, _check_size(body, MalformedOcspRequestError))
+_OCSP_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/ocsp-request": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+_TSA_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/timestamp-query": {"schema": {"type": "string", "format": "binary"}}
+        },
+    }
+}
 
 
-@router.post("/tsa", response_class=Response)
-def tsa(
-    request: Request,
-    body: Annotated[bytes, Body(media_type="application/timestamp-query")] = b"",
-) -> Response:
+@router.post("/ocsp", response_class=Response, openapi_extra=_OCSP_BODY)
+async def ocsp_post(request: Request) -> Response:
+    """OCSP over POST: body ``application/ocsp-request`` (RFC 6960 §A.1); a body over 64 KiB
+    is refused with 413 while it streams."""
+    body = await read_body(request, max_bytes=MAX_REQUEST_BYTES)
+    if not body:
+        raise MalformedOcspRequestError()
+    return await run_in_threadpool(_ocsp_answer, request, body)
+
+
+@router.post("/tsa", response_class=Response, openapi_extra=_TSA_BODY)
+async def tsa(request: Request) -> Response:
     """RFC 3161 §3.4: body ``application/timestamp-query``, answer
-    ``application/timestamp-reply``."""
-    answer = _pki(request).tsa_respond(_check_size(body, MalformedTimestampRequestError))
+    ``application/timestamp-reply``; a body over 64 KiB is refused with 413 while it
+    streams."""
+    body = await read_body(request, max_bytes=MAX_REQUEST_BYTES)
+    if not body:
+        raise MalformedTimestampRequestError()
+    answer = await run_in_threadpool(_pki(request).tsa_respond, body)
     return Response(answer, media_type="application/timestamp-reply")
-
-
-def _check_size(
-    body: bytes, error: type[MalformedOcspRequestError | MalformedTimestampRequestError]
-) -> bytes:
-    if not body or len(body) > MAX_REQUEST_BYTES:
-        raise error()
-    return body
