@@ -23,6 +23,7 @@ import datetime as dt
 import io
 import logging
 import secrets
+import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -160,6 +161,14 @@ class CertificationService:
         if not name or len(name) > 300:
             raise InvalidInputError(
                 "Tên giấy tờ không hợp lệ. / The document name is empty or too long."
+            )
+        if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") for ch in name):
+            # Control, format, surrogate and unassigned characters cannot be printed in the
+            # lời chứng nor shown to a verifier.
+            raise InvalidInputError(
+                "Tên giấy tờ chứa ký tự điều khiển. / The document name contains control "
+                "characters.",
+                code="document_name_invalid",
             )
         authority = self._register.get_authority(order.authority_code)
         officer = self._register.get_officer(order.certifier_username)

@@ -7,6 +7,7 @@ import argparse
 import contextlib
 import datetime as dt
 import json
+import os
 import secrets
 import tempfile
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from typing import Any
 
 from api.services import Services, build_services, open_pki
 from api.settings import Settings
-from certify.errors import ConflictError, InvalidInputError
+from certify.errors import CertifyError, ConflictError, InvalidInputError
 from certify.issuance import IssueOrder
 from certify.ports import AuthorityRecord, OfficerRecord
 from storage import database
@@ -116,6 +117,13 @@ def _demo(args: argparse.Namespace) -> int:
 def _issue(args: argparse.Namespace) -> int:
     if args.copies < 1:
         raise InvalidInputError("--copies phải ≥ 1. / --copies must be at least 1.")
+    out = Path(args.out)
+    # Checked before a number is taken: nothing is issued that cannot be written out.
+    if not out.parent.is_dir() or not os.access(out.parent, os.W_OK) or out.is_dir():
+        raise InvalidInputError(
+            f"Không ghi được vào {out}: thư mục không tồn tại hoặc không ghi được. / "
+            f"Cannot write {out}: its folder does not exist or is not writable."
+        )
     with open_services() as services:
         register = services.register
         request_code = args.request or "YC-" + secrets.token_hex(5).upper()
@@ -145,11 +153,22 @@ def _issue(args: argparse.Namespace) -> int:
                     workdir=Path(work),
                 )
         except OSError as exc:
-            raise InvalidInputError(f"Không đọc được tệp: {exc.filename}") from exc
+            raise InvalidInputError(
+                f"Không đọc được tệp / Cannot read the file: {exc.filename}"
+            ) from exc
         finally:
             for fh in files:
                 fh.close()
-        Path(args.out).write_bytes(issued.pdf)
+        try:
+            out.write_bytes(issued.pdf)
+        except OSError as exc:
+            raise CertifyError(
+                f"Đã cấp số chứng thực {issued.entry.number} nhưng không ghi được {out}; bản "
+                f"sao được lưu trong kho (mã {issued.entry.verification_token[:6]}…). / "
+                f"Number {issued.entry.number} was issued but {out} could not be written; the "
+                "copy is kept in storage.",
+                code="output_not_written",
+            ) from exc
     entry = issued.entry
     result = {
         "number": entry.number,

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from api.settings import Settings
+from certify.errors import InvalidInputError
 
 
 def _passphrase(settings: Settings) -> bytes:
@@ -73,7 +74,14 @@ def _issue_officer(args: argparse.Namespace) -> int:
 
 def _revoke(args: argparse.Namespace) -> int:
     pki = _open(Settings())
-    rec = pki.revoke(int(args.serial, 16), args.reason)
+    try:
+        serial = int(args.serial.strip().removeprefix("0x"), 16)
+    except ValueError as exc:
+        raise InvalidInputError(
+            f"Số hiệu chứng thư phải là số thập lục phân: {args.serial!r}. / "
+            f"The serial must be hexadecimal: {args.serial!r}."
+        ) from exc
+    rec = pki.revoke(serial, args.reason)
     print(f"certify: revoked {rec.serial:x} ({rec.revocation_reason}) at {rec.revoked_at}")
     return 0
 

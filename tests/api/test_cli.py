@@ -50,6 +50,17 @@ def test_demo_then_issue_then_register_print(minio_server: MinioServer, tmp_path
     scan.write_bytes(scan_jpeg())
     out = tmp_path / "copy.pdf"
     args = ["--authority", "dn-tanphu", "--document-name", "Giấy khai sinh", "--scan", str(scan)]
+
+    # An --out that cannot be written is refused before a number is taken (the next copy
+    # below is still number 1); a serial that is not hexadecimal is a clear error.
+    nowhere = run(
+        env, "issue", *args, "--certifier", "hong.nt", "--out", str(tmp_path / "no" / "x.pdf")
+    )
+    assert nowhere.returncode == 2
+    assert "invalid_input" in nowhere.stderr and "Traceback" not in nowhere.stderr
+    bad_serial = run(env, "pki", "revoke", "--serial", "zz-12", "--reason", "keyCompromise")
+    assert bad_serial.returncode == 2
+    assert "hexadecimal" in bad_serial.stderr and "Traceback" not in bad_serial.stderr
     issued = run(
         env,
         "issue",

@@ -31,6 +31,7 @@ from pyhanko_certvalidator import ValidationContext
 from certify.copy import CopyBuilder
 from certify.errors import (
     DatabaseUnavailableError,
+    InvalidInputError,
     InvalidScanError,
     KeyMaterialError,
     PermissionDeniedError,
@@ -301,6 +302,16 @@ def test_only_a_certifier_of_the_authority_may_certify(
 ) -> None:
     with pytest.raises(PermissionDeniedError):
         certify(service, tmp_path, certifier_username=username)
+    assert register.list_documents(AUTHORITY.code, year=dt.datetime.now(dt.UTC).year) == []
+
+
+@pytest.mark.parametrize("name", ["Giấy\x1bkhai sinh", "Bằng\x07 tốt nghiệp", "A\u200e B"])
+def test_a_document_name_with_control_characters_is_refused_before_a_number(
+    service: CertificationService, register: SqlRegister, tmp_path: Path, name: str
+) -> None:
+    with pytest.raises(InvalidInputError) as refused:
+        certify(service, tmp_path, document_name=name)
+    assert refused.value.code == "document_name_invalid"
     assert register.list_documents(AUTHORITY.code, year=dt.datetime.now(dt.UTC).year) == []
 
 
