@@ -2,7 +2,7 @@
 FROM python:3.11-slim-bookworm
 
 RUN apt-get update \
- && apt-get install -y --no-install-recommends fonts-dejavu-core openssl libsofthsm2 \
+ && apt-get install -y --no-install-recommends fonts-dejavu-core openssl libsofthsm2 libjpeg-turbo-progs \
  && rm -rf /var/lib/apt/lists/*
 
 RUN useradd --system --create-home --home-dir /srv/certify certify

@@ -34,6 +34,7 @@ from typing import BinaryIO, Final, TypeVar
 
 from PIL import Image, ImageFile, UnidentifiedImageError
 
+from certify import scan_images
 from certify.errors import CertifyError, InvalidScanError
 from certify.ports import ObjectStore, StoredObject
 
@@ -380,6 +381,8 @@ def _read_image_file(
     with _pillow_guard(limits):
         if kind == "tiff":
             return _read_tiff(spool, limits, workdir, files, warn)
+        if _keep_only_picture(spool, kind, warn):
+            digest, size = _file_digest(spool)
         page = _check_single_image(spool, kind, limits, warn, index=0)
         if page is not None:
             return [_with_file(page, spool, digest, size)]
@@ -392,6 +395,17 @@ def _check_single_image(
 ) -> ScanPage | None:
     """Fully check a JPEG/PNG; return its page, or None if it must be converted to PNG."""
     expected = "JPEG" if kind == "jpeg" else "PNG"
+    if kind == "jpeg":
+        try:
+            scan_images.check_jpeg_decodes(path)
+        except scan_images.ImageStructureError as exc:
+            raise _corrupt(f"the JPEG does not decode cleanly: {exc}") from exc
+        except RuntimeError as exc:
+            raise CertifyError(
+                "Máy chủ thiếu công cụ kiểm tra JPEG (djpeg). / The server lacks the JPEG "
+                "checker (djpeg, Debian libjpeg-turbo-progs).",
+                code="jpeg_checker_missing",
+            ) from exc
     with Image.open(path, formats=[expected]) as im:
         width, height = im.size
         _check_pixels(width, height, limits)
@@ -422,6 +436,32 @@ def _check_single_image(
         size=0,
         path=path,
     )
+
+
+def _keep_only_picture(path: Path, kind: str, warn: list[str]) -> bool:
+    """Rewrite the JPEG/PNG at ``path`` with only its picture (certify.scan_images): what
+    is signed as a true copy carries no appended or hidden payload. Returns whether
+    anything was removed (and says so in ``warn``)."""
+    try:
+        changed = scan_images.sanitize(path, kind)
+    except scan_images.ImageStructureError as exc:
+        raise _corrupt(f"the {kind.upper()} structure is broken: {exc}") from exc
+    if changed:
+        warn.append(
+            "Đã bỏ dữ liệu không thuộc hình ảnh (siêu dữ liệu hoặc phần thêm sau ảnh). / "
+            "Data other than the picture (metadata, or bytes after the image) was removed."
+        )
+    return changed
+
+
+def _file_digest(path: Path) -> tuple[str, int]:
+    hasher = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            hasher.update(chunk)
+            size += len(chunk)
+    return hasher.hexdigest(), size
 
 
 def _load_strict(im: Image.Image) -> None:
@@ -999,19 +1039,16 @@ def _take_jpeg(
     if not data.startswith(b"\xff\xd8\xff"):
         raise _corrupt("a /DCTDecode image is not a JPEG")
     path = _write_page_file(data, workdir, files, index)
+    _keep_only_picture(path, "jpeg", warn)
     page = _check_single_image(path, "jpeg", limits, [], index=index)
     if page is None:
         return _convert_to_png(path, "jpeg", limits, workdir, files, warn, index=index)
     dpi, width_pt, height_pt = _page_size(
         page.width_px, page.height_px, dpi_info, limits, index + 1, warn
     )
+    digest, size = _file_digest(path)
     return dataclasses.replace(
-        page,
-        dpi=dpi,
-        width_pt=width_pt,
-        height_pt=height_pt,
-        sha256=hashlib.sha256(data).hexdigest(),
-        size=len(data),
+        page, dpi=dpi, width_pt=width_pt, height_pt=height_pt, sha256=digest, size=size
     )
 
 
