@@ -5,6 +5,7 @@ Nothing here runs at import time; the app is built from a ``Settings`` the calle
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +21,7 @@ from api.errors import install_error_handlers
 from api.ratelimit import RateLimiter
 from api.services import Services, build_services
 from api.settings import Settings
+from certify.consistency import check
 from certify.errors import CertifyError
 
 log = logging.getLogger(__name__)
@@ -43,9 +45,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             await run_in_threadpool(app.state.services.verifier)
         except CertifyError as exc:
             log.info("public verification not ready at start-up (%s)", exc.code)
+        checking = asyncio.create_task(_keep_checking(app.state.services, settings))
         try:
             yield
         finally:
+            checking.cancel()
             if owned:
                 app.state.services.close()
 
@@ -72,6 +76,25 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+async def _keep_checking(services: Services, settings: Settings) -> None:
+    """Compare the register with the copies bucket at start-up and then every
+    ``check_interval_hours``; what differs is logged as an incident (certify check)."""
+    while True:
+        try:
+            report = await run_in_threadpool(check, services.register, services.store)
+        except CertifyError as exc:
+            log.warning("register check could not run (%s)", exc.code)
+        except Exception:  # a background task must not die silently, nor take the app down
+            log.exception("register check failed")
+        else:
+            for finding in report.findings:
+                level = logging.INFO if finding.kind == "awaiting_copy" else logging.ERROR
+                log.log(level, "register check: %s %s", finding.kind, finding.subject)
+        if settings.check_interval_hours <= 0:
+            return
+        await asyncio.sleep(settings.check_interval_hours * 3600)
 
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"

@@ -18,6 +18,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "api.commands.pki",
     "api.commands.copies",
     "api.commands.verify",
+    "api.commands.check",
 )
 
 

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     verify_upload_rate_limit: str = "30/minute"
     verify_token_rate_limit: str = "120/minute"  # noqa: S105 - a rate, not a secret
 
+    # The register against the copies bucket (certify check): at start-up, then every so often.
+    check_interval_hours: float = Field(default=24.0, ge=0)  # 0: only at start-up
+
     # Register
     register_type: str = "SCT/BS"
     register_book: str = "01"  # quyển số as on the register cover, printed as 01/{year}

@@ -15,11 +15,16 @@ from certify.errors import InvalidInputError, PayloadTooLargeError
 MULTIPART_OVERHEAD = 64 * 1024
 
 
-def _too_large(max_bytes: int) -> PayloadTooLargeError:
+def _too_large(max_bytes: int, *, upload: bool = False) -> PayloadTooLargeError:
     if max_bytes >= 1024 * 1024:
         size = f"{max_bytes / (1024 * 1024):.0f} MiB"
     else:
         size = f"{max_bytes // 1024} KiB"
+    if upload:
+        return PayloadTooLargeError(
+            f"Tệp tải lên quá lớn (tối đa {size}). / The uploaded file is too large "
+            f"(at most {size})."
+        )
     return PayloadTooLargeError(
         f"Dữ liệu gửi lên quá lớn (tối đa {size}). / The request body is too large "
         f"(at most {size})."
@@ -61,7 +66,7 @@ async def read_upload(request: Request, *, max_bytes: int) -> bytes:
             request, max_bytes=max_bytes + (MULTIPART_OVERHEAD if multipart else 0)
         )
     except PayloadTooLargeError:
-        raise _too_large(max_bytes) from None
+        raise _too_large(max_bytes, upload=True) from None
     if multipart:
         # Starlette parses the form from the body it has cached (bounded above).
         request._body = body
@@ -77,7 +82,7 @@ async def read_upload(request: Request, *, max_bytes: int) -> bytes:
     if not data:
         raise _missing()
     if len(data) > max_bytes:
-        raise _too_large(max_bytes)
+        raise _too_large(max_bytes, upload=True)
     return data
 
 

@@ -39,6 +39,7 @@ from certify.errors import (
     NotFoundError,
     ObjectNotFoundError,
     PermissionDeniedError,
+    RegisterConflictError,
 )
 from certify.fees import certification_fee
 from certify.intake import IntakeResult, ScanLimits, ScanPage, read_scan
@@ -194,6 +195,7 @@ class CertificationService:
         try:
             with self._register.transaction() as tx:
                 number = tx.next_number(authority.code, self._register_type, year)
+                self._refuse_taken_number(authority.code, year, number)
                 text = CertificationText(
                     number=number,
                     book=f"{self._book_number}/{year}",
@@ -417,6 +419,35 @@ class CertificationService:
                 self._store.remove(bucket, key)
                 removed += 1
         return removed
+
+    def _refuse_taken_number(self, authority_code: str, year: int, number: int) -> None:
+        """The ``copies`` bucket is a second witness of the register: a number whose copy
+        already exists there was issued before, and the register lost it (NĐ 23/2015 art.
+        20: no number twice). Nothing is issued until ``certify check`` has been looked at.
+
+        Raises:
+            RegisterConflictError: code ``copy_number_taken``.
+        """
+        key = copy_key(authority_code, year, number)
+        try:
+            self._store.stat(self._store.copies_bucket, key)
+        except ObjectNotFoundError:
+            return
+        log.error(
+            "incident: register number %s of %s/%s is free but copies/%s exists; "
+            "the register may have lost entries (run certify check)",
+            number,
+            authority_code,
+            year,
+            key,
+        )
+        raise RegisterConflictError(
+            f"Số chứng thực {number} đã có bản sao lưu trữ nhưng không có trong sổ: sổ có thể "
+            "đã mất dữ liệu; không cấp số này (chạy certify check). / "
+            f"Number {number} already has a stored copy but no register entry: the register "
+            "may have lost entries; it is not issued again (run certify check).",
+            code="copy_number_taken",
+        )
 
     def _promote(self, entry: DocumentEntry, staged: StoredObject) -> StoredObject:
         stored = self._store.copy(

@@ -268,7 +268,9 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # FULL: a commit is on disk before it returns, in WAL mode too (NORMAL may lose the
+        # last transactions on power loss, and with them issued register numbers).
+        cursor.execute("PRAGMA synchronous=FULL")
     finally:
         cursor.close()
 

@@ -820,6 +820,13 @@ class SqlRegister:
                 )
             doc.copy_version_id = version_id
 
+    def iter_documents(self) -> Iterator[DocumentEntry]:
+        """Every entry of the register, streamed in batches (the register is kept forever)."""
+        stmt = _document_select().order_by(Document.authority_code, Document.year, Document.number)
+        with self._session(write=False) as session:
+            for row in session.execute(stmt.execution_options(yield_per=1000)):
+                yield _entry(*row)
+
     def documents_awaiting_copy(self) -> list[DocumentEntry]:
         """Entries whose signed copy is not yet in the copies bucket (no version recorded)."""
         stmt = _document_select().where(Document.copy_version_id.is_(None))

@@ -127,6 +127,9 @@ def test_demo_then_issue_then_register_print(minio_server: MinioServer, tmp_path
     after = run(env, "verify", str(out), "--json")
     assert after.returncode == 1
     assert json.loads(after.stdout)["register"]["cancelled_reason"] == "Cấp sai thẩm quyền"
+    consistent = run(env, "check", "--json")
+    assert consistent.returncode == 0, consistent.stdout + consistent.stderr
+    assert json.loads(consistent.stdout)["entries"] == 1
     missing = run(env, "verify", str(tmp_path / "nope.pdf"))
     assert missing.returncode == 2
     assert "invalid_input" in missing.stderr
