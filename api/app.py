@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,8 +22,9 @@ from api.errors import install_error_handlers
 from api.ratelimit import RateLimiter
 from api.services import Services, build_services
 from api.settings import Settings
-from certify.consistency import check
+from certify.consistency import ConsistencyReport, check
 from certify.errors import CertifyError
+from certify.intake import INTAKE_PREFIX, remove_stale_workdirs
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +80,23 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     return app
 
 
+def _reconcile_and_check(services: Services) -> ConsistencyReport:
+    """Finish what interrupted certifications left (reconcile, stale intake folders), then
+    compare the register with the copies bucket."""
+    try:
+        services.certification().reconcile()
+    except CertifyError as exc:
+        log.info("reconcile skipped (%s)", exc.code)
+    remove_stale_workdirs(Path(tempfile.gettempdir()), INTAKE_PREFIX)
+    return check(services.register, services.store)
+
+
 async def _keep_checking(services: Services, settings: Settings) -> None:
-    """Compare the register with the copies bucket at start-up and then every
+    """Reconcile and compare the register with the copies bucket at start-up and then every
     ``check_interval_hours``; what differs is logged as an incident (certify check)."""
     while True:
         try:
-            report = await run_in_threadpool(check, services.register, services.store)
+            report = await run_in_threadpool(_reconcile_and_check, services)
         except CertifyError as exc:
             log.warning("register check could not run (%s)", exc.code)
         except Exception:  # a background task must not die silently, nor take the app down

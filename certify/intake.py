@@ -24,7 +24,9 @@ import dataclasses
 import hashlib
 import io
 import os
+import shutil
 import struct
+import time
 import warnings
 import zlib
 from collections.abc import Iterator
@@ -161,6 +163,28 @@ def _too_many_pages(count: int, limits: ScanLimits) -> InvalidScanError:
 
 
 # --- public functions --------------------------------------------------------------------------
+
+
+# Prefix of the temporary folders scans are spooled into: a run killed mid-intake leaves one
+# behind (with scans: personal data), which remove_stale_workdirs clears.
+INTAKE_PREFIX: Final = "certify-intake-"
+
+
+def remove_stale_workdirs(
+    parent: Path, prefix: str = INTAKE_PREFIX, *, older_than_seconds: float = 3600
+) -> int:
+    """Remove the ``prefix*`` folders under ``parent`` not touched for ``older_than_seconds``
+    (interrupted runs' spooled scans). Returns how many were removed."""
+    cutoff = time.time() - older_than_seconds
+    removed = 0
+    for path in parent.glob(f"{prefix}*"):
+        try:
+            if path.is_dir() and not path.is_symlink() and path.stat().st_mtime < cutoff:
+                shutil.rmtree(path)
+                removed += 1
+        except OSError:
+            continue  # another process's, or already gone
+    return removed
 
 
 def read_scan(stream: BinaryIO, limits: ScanLimits, workdir: Path) -> IntakeResult:

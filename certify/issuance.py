@@ -104,6 +104,14 @@ class IssuedCopy:
     stored: StoredObject | None
 
 
+@dataclass(frozen=True)
+class ReconcileReport:
+    """What a reconcile run finished, and the copies it could not (key, error code)."""
+
+    finished: int
+    failed: tuple[tuple[str, str], ...] = ()
+
+
 def copy_key(authority_code: str, year: int, number: int) -> str:
     """Object key of a signed copy (DESIGN.md: copies/{authority}/{year}/{number}.pdf)."""
     return f"{authority_code}/{year}/{number}.pdf"
@@ -357,29 +365,50 @@ class CertificationService:
                 result.cleanup()
         return issued, [w for result in results for w in result.warnings]
 
-    def reconcile(self) -> int:
-        """Finish entries whose signed copy is still staged. Returns how many were finished.
+    def reconcile(self) -> ReconcileReport:
+        """Finish entries whose signed copy is still staged. An entry that cannot be finished
+        is reported and the others still are (one bad entry must not hold back the rest).
 
         Raises:
-            StorageUnavailableError, DatabaseUnavailableError.
+            StorageUnavailableError, DatabaseUnavailableError: while listing the entries.
         """
         done = 0
+        failed: list[tuple[str, str]] = []
         for entry in self._register.documents_awaiting_copy():
-            key = staging_key(
-                entry.authority_code, entry.year, entry.number, entry.verification_token
-            )
             try:
-                staged = self._store.stat(self._store.scans_bucket, key)
-            except ObjectNotFoundError:
-                # Moved already, but the version was not recorded: record what is there.
-                stored = self._store.stat(self._store.copies_bucket, entry.copy_key)
-                if stored.sha256 != entry.copy_sha256 or not stored.version_id:
-                    raise
-                self._register.set_copy_version(entry.id, stored.version_id)
-            else:
-                self._promote(entry, staged)
-            done += 1
-        return done
+                self._reconcile_one(entry)
+                done += 1
+            except CertifyError as exc:
+                log.error(  # noqa: TRY400 - the code says why; the traceback adds nothing
+                    "reconcile: copy %s not finished (%s)", entry.copy_key, exc.code
+                )
+                failed.append((entry.copy_key, exc.code))
+        return ReconcileReport(finished=done, failed=tuple(failed))
+
+    def _reconcile_one(self, entry: DocumentEntry) -> None:
+        key = staging_key(entry.authority_code, entry.year, entry.number, entry.verification_token)
+        try:
+            staged = self._store.stat(self._store.scans_bucket, key)
+        except ObjectNotFoundError:
+            staged = None
+        if staged is not None:
+            self._promote(entry, staged)
+            return
+        # Moved already, but the version was not recorded: record what is there.
+        try:
+            stored = self._store.stat(self._store.copies_bucket, entry.copy_key)
+        except ObjectNotFoundError:
+            raise ObjectNotFoundError(
+                "Bản sao đã ký không còn ở khu chờ lẫn trong kho. / The signed copy is "
+                "neither staged nor in the copies bucket.",
+                code="copy_lost",
+            ) from None
+        if stored.sha256 != entry.copy_sha256 or not stored.version_id:
+            raise CertifyError(
+                "Bản sao lưu trữ không khớp sổ. / Stored copy does not match the register.",
+                code="copy_mismatch",
+            )
+        self._register.set_copy_version(entry.id, stored.version_id)
 
     def sweep(self, *, older_than: dt.timedelta = dt.timedelta(hours=1)) -> int:
         """Remove what failed certifications left in ``scans`` when MinIO could not be

@@ -646,6 +646,23 @@ class SqlRegister:
             session.flush()
             return _request_record(request)
 
+    def remove_request_without_documents(self, code: str) -> bool:
+        """Delete request ``code`` if no register entry refers to it (a request made for a
+        certification that was then refused). Returns whether it was deleted."""
+        with self._session(write=True) as session:
+            request = session.execute(
+                select(Request).where(Request.code == code).with_for_update()
+            ).scalar_one_or_none()
+            if request is None:
+                return False
+            used = session.execute(
+                select(Document.id).where(Document.request_id == request.id).limit(1)
+            ).first()
+            if used is not None:
+                return False
+            session.delete(request)
+            return True
+
     def get_request(self, code: str) -> RequestRecord:
         """The request with tracking ``code``. Raises ``NotFoundError``."""
         with self._session(write=False) as session:

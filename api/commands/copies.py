@@ -17,6 +17,7 @@ from typing import Any
 from api.services import Services, build_services, open_pki
 from api.settings import Settings
 from certify.errors import CertifyError, ConflictError, InvalidInputError
+from certify.intake import INTAKE_PREFIX, remove_stale_workdirs
 from certify.issuance import IssueOrder
 from certify.ports import AuthorityRecord, OfficerRecord
 from storage import database
@@ -127,7 +128,8 @@ def _issue(args: argparse.Namespace) -> int:
     with open_services() as services:
         register = services.register
         request_code = args.request or "YC-" + secrets.token_hex(5).upper()
-        if not args.request:
+        made_request = not args.request
+        if made_request:
             register.add_request(
                 request_code,
                 authority_code=args.authority,
@@ -139,7 +141,7 @@ def _issue(args: argparse.Namespace) -> int:
         files = []
         try:
             files = [Path(p).open("rb") for p in args.scan]  # noqa: SIM115 - closed below
-            with tempfile.TemporaryDirectory(prefix="certify-intake-") as work:
+            with tempfile.TemporaryDirectory(prefix=INTAKE_PREFIX) as work:
                 issued, warnings = service.certify_scans(
                     IssueOrder(
                         authority_code=args.authority,
@@ -152,10 +154,14 @@ def _issue(args: argparse.Namespace) -> int:
                     limits=services.scan_limits(),
                     workdir=Path(work),
                 )
-        except OSError as exc:
-            raise InvalidInputError(
-                f"Không đọc được tệp / Cannot read the file: {exc.filename}"
-            ) from exc
+        except BaseException as exc:
+            if made_request:  # refused: leave no empty request behind
+                register.remove_request_without_documents(request_code)
+            if isinstance(exc, OSError):
+                raise InvalidInputError(
+                    f"Không đọc được tệp / Cannot read the file: {exc.filename}"
+                ) from exc
+            raise
         finally:
             for fh in files:
                 fh.close()
@@ -231,11 +237,15 @@ def _register_print(args: argparse.Namespace) -> int:
 def _reconcile(_: argparse.Namespace) -> int:
     with open_services() as services:
         service = services.certification()
-        done = service.reconcile()
+        report = service.reconcile()
         swept = service.sweep()
-    print(f"certify: {done} copies moved into the copies bucket")
+    removed = remove_stale_workdirs(Path(tempfile.gettempdir()), INTAKE_PREFIX)
+    print(f"certify: {report.finished} copies moved into the copies bucket")
+    for key, code in report.failed:
+        print(f"  not finished: {key} ({code})")
     print(f"certify: {swept} objects of failed certifications removed from the scans bucket")
-    return 0
+    print(f"certify: {removed} intake folders of interrupted runs removed")
+    return 1 if report.failed else 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

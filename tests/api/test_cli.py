@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -87,6 +88,8 @@ def test_demo_then_issue_then_register_print(minio_server: MinioServer, tmp_path
     assert refused.returncode == 2
     assert "permission_denied" in refused.stderr
     assert not (tmp_path / "x.pdf").exists()
+    with sqlite3.connect(tmp_path / "var" / "certify.db") as db:  # no empty request left
+        assert db.execute("SELECT count(*) FROM requests").fetchone() == (1,)
 
     book = tmp_path / "register.pdf"
     printed = run(

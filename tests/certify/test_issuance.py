@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import re
 import subprocess
 import threading
@@ -37,7 +38,7 @@ from certify.errors import (
     PermissionDeniedError,
     StorageUnavailableError,
 )
-from certify.intake import ScanLimits
+from certify.intake import INTAKE_PREFIX, ScanLimits, remove_stale_workdirs
 from certify.issuance import CertificationService, IssuedCopy, IssueOrder
 from certify.signing import CopySigner
 from keys.errors import NoCertificateError
@@ -463,6 +464,49 @@ class CopyFailsOnce(MinioObjectStore):
         return super().copy(*args)
 
 
+class CopyFailsTwice(MinioObjectStore):
+    failures = 0
+
+    def copy(self, *args: str) -> object:  # type: ignore[override]
+        if self.failures < 2:
+            self.failures += 1
+            raise StorageUnavailableError()
+        return super().copy(*args)
+
+
+def test_reconcile_goes_on_past_a_copy_it_cannot_finish(
+    minio_server: MinioServer,
+    register: SqlRegister,
+    build_service: ServiceFactory,
+    tmp_path: Path,
+) -> None:
+    store = CopyFailsTwice(store_config(minio_server))
+    store.ensure_buckets()
+    svc = build_service(store=store)
+    lost, kept = certify(svc, tmp_path), certify(svc, tmp_path)
+    assert lost.stored is None and kept.stored is None
+    # The first entry's staged copy is gone (deleted by hand, a disk lost...).
+    for key, _ in store.list_objects(store.scans_bucket, prefix="staging/"):
+        if key.startswith(f"staging/{AUTHORITY.code}/{lost.entry.year}/{lost.entry.number}-"):
+            store.remove(store.scans_bucket, key)
+
+    report = svc.reconcile()
+    assert report.finished == 1
+    assert report.failed == ((lost.entry.copy_key, "copy_lost"),)
+    assert [e.id for e in register.documents_awaiting_copy()] == [lost.entry.id]
+
+
+def test_stale_intake_folders_are_removed_fresh_ones_kept(tmp_path: Path) -> None:
+    stale, fresh = tmp_path / f"{INTAKE_PREFIX}old", tmp_path / f"{INTAKE_PREFIX}new"
+    for folder in (stale, fresh):
+        folder.mkdir()
+        (folder / "upload-1").write_bytes(b"scan")
+    os.utime(stale, (1_000_000, 1_000_000))
+    (tmp_path / "other").mkdir()
+    assert remove_stale_workdirs(tmp_path) == 1
+    assert not stale.exists() and fresh.exists() and (tmp_path / "other").exists()
+
+
 def test_copy_registered_but_not_moved_is_finished_by_reconcile(
     minio_server: MinioServer,
     register: SqlRegister,
@@ -476,7 +520,7 @@ def test_copy_registered_but_not_moved_is_finished_by_reconcile(
     assert issued.stored is None
     assert [e.id for e in register.documents_awaiting_copy()] == [issued.entry.id]
 
-    assert svc.reconcile() == 1
+    assert svc.reconcile().finished == 1
     assert register.documents_awaiting_copy() == []
     # The issued document's scan pages are in the register: the sweep keeps them.
     assert svc.sweep(older_than=dt.timedelta(0)) == 0
