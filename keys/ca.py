@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
+import fcntl
 import json
 import logging
+import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -151,7 +154,8 @@ class ProvincialPKI:
         self.base_url = base_url.rstrip("/")
         self._lock = threading.RLock()
         self._index: dict[str, Any] = {}
-        self._index_mtime: int = -1
+        self._index_mtime: tuple[int, int] = (-1, -1)
+        self._write_depth = 0
         self._keys: dict[int, PrivateKeyTypes] = {}
         self._crl_caches = {name: CrlCache() for name in CA_NAMES}
         self._ocsp: OcspResponder | None = None
@@ -283,12 +287,40 @@ class ProvincialPKI:
     def _index_path(self) -> Path:
         return self.directory / "index.json"
 
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Hold the index for a change, against this process's threads and every other
+        process (an exclusive ``flock`` on ``index.lock``), with the index re-read under the
+        lock: a change made by ``certify pki`` while the service runs, or by two commands at
+        once, is never lost (issue 8.1: revocations lost to a read-modify-write race)."""
+        with self._lock:
+            if self._write_depth:
+                self._write_depth += 1
+                try:
+                    yield
+                finally:
+                    self._write_depth -= 1
+                return
+            fd = os.open(self.directory / "index.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                self._write_depth = 1
+                self._index_mtime = (-1, -1)  # re-read whatever the clock's resolution
+                self._refresh()
+                yield
+            finally:
+                self._write_depth = 0
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+
     def _refresh(self) -> None:
         with self._lock:
             try:
-                mtime = self._index_path().stat().st_mtime_ns
+                st = self._index_path().stat()
             except FileNotFoundError:
                 raise PkiNotInitialisedError() from None
+            # The index is replaced atomically (a new inode) on every write.
+            mtime = (st.st_ino, st.st_mtime_ns)
             if mtime == self._index_mtime:
                 return
             try:
@@ -308,7 +340,8 @@ class ProvincialPKI:
         with self._lock:
             data = json.dumps(self._index, ensure_ascii=False, indent=2).encode("utf-8")
             write_file(self._index_path(), data)
-            self._index_mtime = self._index_path().stat().st_mtime_ns
+            st = self._index_path().stat()
+            self._index_mtime = (st.st_ino, st.st_mtime_ns)
             self.generation += 1
 
     def _entries(self) -> list[dict[str, Any]]:
@@ -656,8 +689,7 @@ class ProvincialPKI:
         name: str,
         authority_code: str,
     ) -> IssuedCertificate:
-        with self._lock:
-            self._refresh()
+        with self._writing():
             issuer_cert, issuer_key = self._issuer()
             key: PrivateKeyTypes | None = None
             if public_key is None:
@@ -802,8 +834,7 @@ class ProvincialPKI:
         """
         from keys._crypto import is_self_signed
 
-        with self._lock:
-            self._refresh()
+        with self._writing():
             known = {e.get("sha256") for e in self._entries()}
             for ca in chain:
                 if ca.fingerprint(_sha256()).hex() in known:
@@ -833,6 +864,18 @@ class ProvincialPKI:
 
     # --- revocation ---------------------------------------------------------------------------
 
+    def orphans(self) -> builtins.list[Path]:
+        """Certificate and key files that no index entry names (left by a process killed
+        between writing a file and the index). ``certify pki check`` reports them."""
+        with self._writing():
+            known = {f"{int(e['serial']):x}" for e in self._entries()}
+        found = []
+        for folder, suffix in (("certs", ".pem"), ("private", ".key.pem")):
+            for path in sorted((self.directory / folder).glob(f"*{suffix}")):
+                if path.name.removesuffix(suffix) not in known:
+                    found.append(path)
+        return found
+
     def revoke(self, serial: int, reason: str) -> CertificateRecord:
         """Revoke the certificate ``serial`` (ours) for an RFC 5280 §5.3.1 ``reason``.
 
@@ -840,8 +883,7 @@ class ProvincialPKI:
         (also for revoking the root, which no CRL can do).
         """
         reason_flag(reason)
-        with self._lock:
-            self._refresh()
+        with self._writing():
             entry = self._entry(serial)
             if entry["issuer"] not in CA_NAMES or entry["kind"] == "root":
                 raise InvalidRevocationReasonError(

@@ -165,6 +165,18 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(_: argparse.Namespace) -> int:
+    pki = _open(Settings())
+    orphans = pki.orphans()
+    for path in orphans:
+        print(f"  not in the index: {path}")
+    if orphans:
+        print(f"certify: {len(orphans)} PKI files without an index entry")
+        return 1
+    print(f"certify: PKI consistent ({len(pki.list())} certificates)")
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add ``pki`` and its sub-commands to the ``certify`` command line."""
     pki = subparsers.add_parser("pki", help="provincial PKI: CA, certificates, revocation")
@@ -196,6 +208,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="keyCompromise, affiliationChanged, superseded, cessationOfOperation, ...",
     )
     p.set_defaults(handler=_revoke)
+
+    p = sub.add_parser("check", help="find certificate or key files the index does not know")
+    p.set_defaults(handler=_check)
 
     p = sub.add_parser("list", help="list certificates")
     p.add_argument("--json", action="store_true")
