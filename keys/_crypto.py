@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.types import (
     PrivateKeyTypes,
     PublicKeyTypes,
 )
+from cryptography.hazmat.primitives.serialization import pkcs12
 
 from keys.errors import UnreadableKeyMaterialError, WrongPassphraseError
 
@@ -113,25 +114,45 @@ def same_public_key(a: PublicKeyTypes, b: PublicKeyTypes) -> bool:
     return public_key_der(a) == public_key_der(b)
 
 
+# PBKDF2-HMAC-SHA256 iterations for keys at rest (OWASP Password Storage Cheat Sheet, 2023:
+# 600,000). cryptography's PKCS#8 writer fixes 2,048, so keys are written as PKCS#12 with
+# PBES2 (AES-256-CBC) at this cost; PKCS#8 PEM keys written before stay readable.
+KEY_KDF_ROUNDS = 600_000
+
+
 def encrypt_private_key(key: PrivateKeyTypes, passphrase: bytes) -> bytes:
-    """PEM encrypted PKCS#8 (PBES2, cryptography's best available encryption)."""
+    """DER PKCS#12 holding only ``key``: PBES2, PBKDF2-HMAC-SHA256 at ``KEY_KDF_ROUNDS``
+    iterations, AES-256-CBC, an HMAC-SHA256 MAC."""
     if not passphrase:
         raise WrongPassphraseError(
             "Mật khẩu bảo vệ khoá không được để trống. / The key passphrase must not be empty."
         )
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(passphrase),
+    encryption = (
+        serialization.PrivateFormat.PKCS12.encryption_builder()
+        .kdf_rounds(KEY_KDF_ROUNDS)
+        .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
+        .hmac_hash(hashes.SHA256())
+        .build(passphrase)
     )
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        raise UnreadableKeyMaterialError("Unsupported key type (RSA or EC P-256 only).")
+    return pkcs12.serialize_key_and_certificates(None, key, None, None, encryption)
 
 
 def decrypt_private_key(data: bytes, passphrase: bytes) -> PrivateKeyTypes:
-    """Load an encrypted PKCS#8 PEM key.
+    """Load an encrypted key: PKCS#12 (as written now) or PKCS#8 PEM (as written before).
 
     Raises WrongPassphraseError if the passphrase does not open it, UnreadableKeyMaterialError
     if it is not a key at all.
     """
+    if not data.lstrip().startswith(b"-----BEGIN"):
+        try:
+            key, _cert, _cas = pkcs12.load_key_and_certificates(data, passphrase)
+        except ValueError as exc:  # a wrong password fails the MAC: the same error
+            raise WrongPassphraseError() from exc
+        if key is None:
+            raise UnreadableKeyMaterialError()
+        return key
     try:
         return serialization.load_pem_private_key(data, password=passphrase)
     except TypeError as exc:  # not encrypted, or no passphrase given

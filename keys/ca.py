@@ -142,7 +142,9 @@ class ProvincialPKI:
     """A province's PKI on disk. Build it with :meth:`init` or :meth:`open`.
 
     Layout of ``directory``: ``index.json`` (the register of certificates), ``certs/{serial
-    hex}.pem``, ``private/{serial hex}.key.pem`` (encrypted PKCS#8, 0600), ``crl/{name}.crl``.
+    hex}.pem``, ``private/{serial hex}.key.p12`` (PKCS#12, PBES2 at 600,000 PBKDF2
+    iterations, 0600; keys written before as encrypted PKCS#8 ``.key.pem`` stay readable),
+    ``crl/{name}.crl``, ``index.lock`` (held while the index changes).
     Thread-safe; another process's changes (e.g. a CLI revocation) are picked up by
     re-reading the index when its modification time changes.
     """
@@ -361,7 +363,10 @@ class ProvincialPKI:
         return self.directory / "certs" / f"{serial:x}.pem"
 
     def _key_path(self, serial: int) -> Path:
-        return self.directory / "private" / f"{serial:x}.key.pem"
+        """The key file of ``serial``: PKCS#12 (``.key.p12``) as written now, or the PKCS#8
+        PEM (``.key.pem``) a key written before was kept in."""
+        legacy = self.directory / "private" / f"{serial:x}.key.pem"
+        return legacy if legacy.exists() else self.directory / "private" / f"{serial:x}.key.p12"
 
     def _store(
         self,
@@ -870,7 +875,7 @@ class ProvincialPKI:
         with self._writing():
             known = {f"{int(e['serial']):x}" for e in self._entries()}
         found = []
-        for folder, suffix in (("certs", ".pem"), ("private", ".key.pem")):
+        for folder, suffix in (("certs", ".pem"), ("private", ".key.pem"), ("private", ".key.p12")):
             for path in sorted((self.directory / folder).glob(f"*{suffix}")):
                 if path.name.removesuffix(suffix) not in known:
                     found.append(path)

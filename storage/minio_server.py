@@ -78,6 +78,7 @@ def build_minio_binary() -> Path:
         log.info("building MinIO %s with go install (first build takes minutes)", version)
         proc = subprocess.run(  # noqa: S603 - fixed arguments
             [go, "install", f"{MINIO_MODULE}@{version}"],
+            env=child_environment(),
             capture_output=True,
             text=True,
             check=False,
@@ -88,6 +89,13 @@ def build_minio_binary() -> Path:
                 return found
         errors.append(f"{version}: {proc.stderr.strip()[-600:]}")
     raise MinioServerError("could not build MinIO:\n" + "\n".join(errors))
+
+
+def child_environment() -> dict[str, str]:
+    """The environment a child process (MinIO, go install) gets: ours without the service's
+    own settings, among them its secrets (CERTIFY_PKI_PASSPHRASE, CERTIFY_PKCS11_USER_PIN,
+    CERTIFY_S3_SECRET_KEY)."""
+    return {name: value for name, value in os.environ.items() if not name.startswith("CERTIFY_")}
 
 
 def ensure_minio_binary() -> Path:
@@ -172,7 +180,7 @@ class MinioServer:
             return self
         self.binary = self.binary or ensure_minio_binary()
         env = {
-            **os.environ,
+            **child_environment(),
             "MINIO_ROOT_USER": self.access_key,
             "MINIO_ROOT_PASSWORD": self.secret_key,
             "MINIO_BROWSER": "off",

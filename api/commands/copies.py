@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import getpass
 import json
 import os
 import secrets
@@ -16,11 +17,18 @@ from typing import Any
 
 from api.services import Services, build_services, open_pki
 from api.settings import Settings
-from certify.errors import CertifyError, ConflictError, InvalidInputError
+from certify.errors import (
+    CertifyError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from certify.intake import INTAKE_PREFIX, remove_stale_workdirs
 from certify.issuance import IssueOrder
 from certify.ports import AuthorityRecord, OfficerRecord
 from storage import database
+from storage.register import SqlRegister
 
 DEMO_PROVINCE = ("dn", "Đồng Nai")
 DEMO_AUTHORITY = AuthorityRecord(
@@ -127,6 +135,7 @@ def _issue(args: argparse.Namespace) -> int:
         )
     with open_services() as services:
         register = services.register
+        _authenticate_certifier(register, args)
         request_code = args.request or "YC-" + secrets.token_hex(5).upper()
         made_request = not args.request
         if made_request:
@@ -199,6 +208,49 @@ def _issue(args: argparse.Namespace) -> int:
     return 0
 
 
+def _authenticate_certifier(register: SqlRegister, args: argparse.Namespace) -> None:
+    """A certifier's signature needs the certifier (sole control of the signing key): their
+    password, typed at a prompt or read from ``--password-fd`` for automation.
+
+    Raises:
+        PermissionDeniedError: no such active officer, no password set, or a wrong one
+            (code ``certifier_auth_failed``; the same answer for each, and the same time).
+    """
+    from argon2 import PasswordHasher
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    if args.password_fd is not None:
+        with os.fdopen(os.dup(args.password_fd), encoding="utf-8") as source:
+            password = source.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass(f"Mật khẩu của / Password of {args.certifier}: ")
+    refused = PermissionDeniedError(
+        "Sai tên hoặc mật khẩu của người ký. / Wrong certifier name or password.",
+        code="certifier_auth_failed",
+    )
+    hasher = PasswordHasher()
+    try:
+        login = register.get_officer_login(args.certifier)
+    except NotFoundError:
+        # Spend the same time as a real check, so names cannot be told apart by timing.
+        with contextlib.suppress(VerificationError, InvalidHashError):
+            hasher.verify(_DUMMY_HASH, password)
+        raise refused from None
+    try:
+        hasher.verify(login.password_hash or _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        raise refused from None
+    if not login.active or not login.password_hash:
+        raise refused
+
+
+# A hash of a random password: verified against when there is nothing to verify.
+_DUMMY_HASH = (
+    "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$"
+    "0u6Ks0ZAq5xzKeXfhJEB9jSzZ+LPsOwvtVn6AojyQmA"
+)
+
+
 def _register_print(args: argparse.Namespace) -> int:
     """The register's monthly print (or the year-end closing without --month), as a PDF."""
     from certify.fonts import prepare_font
@@ -255,7 +307,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     demo.add_argument("--json", action="store_true", help="print what was made as JSON")
     demo.set_defaults(handler=_demo)
 
-    issue = subparsers.add_parser("issue", help="certify scans into a signed copy")
+    issue = subparsers.add_parser(
+        "issue",
+        help="certify scans into a signed copy (asks for the certifier's password; uses the "
+        "MinIO of CERTIFY_S3_ENDPOINT, or starts a local one under CERTIFY_DATA_DIR)",
+    )
     issue.add_argument("--authority", required=True, help="authority code")
     issue.add_argument("--certifier", required=True, help="certifier's username")
     issue.add_argument("--document-name", required=True, help="name of the original")
@@ -266,6 +322,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     issue.add_argument("--requester", default="(tại quầy)", help="requester's full name")
     issue.add_argument("--requester-id", default="", help="requester's ID number")
     issue.add_argument("--json", action="store_true")
+    issue.add_argument(
+        "--password-fd",
+        type=int,
+        default=None,
+        help="read the certifier's password from this file descriptor (first line) instead "
+        "of asking for it",
+    )
     issue.set_defaults(handler=_issue)
 
     book = subparsers.add_parser("register", help="the register (sổ chứng thực)")

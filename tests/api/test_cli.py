@@ -18,10 +18,16 @@ from tests.issuing import scan_jpeg
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def run(
+    env: dict[str, str], *args: str, password: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``certify ARGS``; with ``password``, it is given on standard input (--password-fd 0)."""
+    if password is not None:
+        args = (*args, "--password-fd", "0")
     return subprocess.run(
         [sys.executable, "-m", "api.cli", *args],
         env=env,
+        input=None if password is None else password + "\n",
         capture_output=True,
         text=True,
         timeout=300,
@@ -47,6 +53,7 @@ def test_demo_then_issue_then_register_print(minio_server: MinioServer, tmp_path
     assert {o["role"] for o in made["officers"]} == {"clerk", "certifier"}
     assert "079" not in demo.stderr  # no personal data in logs
 
+    passwords = {o["username"]: o["password"] for o in made["officers"]}
     scan = tmp_path / "scan.jpg"
     scan.write_bytes(scan_jpeg())
     out = tmp_path / "copy.pdf"
@@ -55,13 +62,28 @@ def test_demo_then_issue_then_register_print(minio_server: MinioServer, tmp_path
     # An --out that cannot be written is refused before a number is taken (the next copy
     # below is still number 1); a serial that is not hexadecimal is a clear error.
     nowhere = run(
-        env, "issue", *args, "--certifier", "hong.nt", "--out", str(tmp_path / "no" / "x.pdf")
+        env,
+        "issue",
+        *args,
+        "--certifier",
+        "hong.nt",
+        "--out",
+        str(tmp_path / "no" / "x.pdf"),
+        password=passwords["hong.nt"],
     )
     assert nowhere.returncode == 2
     assert "invalid_input" in nowhere.stderr and "Traceback" not in nowhere.stderr
     bad_serial = run(env, "pki", "revoke", "--serial", "zz-12", "--reason", "keyCompromise")
     assert bad_serial.returncode == 2
     assert "hexadecimal" in bad_serial.stderr and "Traceback" not in bad_serial.stderr
+    # Anyone at the shell cannot sign as the certifier: her password is needed.
+    for wrong in ("", "not her password"):
+        forged = run(
+            env, "issue", *args, "--certifier", "hong.nt", "--out", str(out), password=wrong
+        )
+        assert forged.returncode == 2
+        assert "certifier_auth_failed" in forged.stderr
+        assert not out.exists()
     issued = run(
         env,
         "issue",
@@ -75,6 +97,7 @@ def test_demo_then_issue_then_register_print(minio_server: MinioServer, tmp_path
         "--requester",
         "Phạm Văn Dũng",
         "--json",
+        password=passwords["hong.nt"],
     )
     assert issued.returncode == 0, issued.stderr
     result = json.loads(issued.stdout)
@@ -84,7 +107,16 @@ def test_demo_then_issue_then_register_print(minio_server: MinioServer, tmp_path
     assert "Phạm Văn Dũng" not in issued.stderr  # personal data never reaches the logs
 
     # A clerk may not certify; the error is clear and nothing is issued.
-    refused = run(env, "issue", *args, "--certifier", "lan.tt", "--out", str(tmp_path / "x.pdf"))
+    refused = run(
+        env,
+        "issue",
+        *args,
+        "--certifier",
+        "lan.tt",
+        "--out",
+        str(tmp_path / "x.pdf"),
+        password=passwords["lan.tt"],
+    )
     assert refused.returncode == 2
     assert "permission_denied" in refused.stderr
     assert not (tmp_path / "x.pdf").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,31 @@ def test_keys_at_rest_are_encrypted_and_private(pki: ProvincialPKI) -> None:
     for path in [*keys, pki.directory / "index.json"]:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     for path in keys:
-        assert path.read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+        assert path.suffix == ".p12"
+        # Read by openssl, not by us: PBES2 with PBKDF2 at the current recommended cost.
+        info = subprocess.run(
+            ["openssl", "pkcs12", "-info", "-noout", "-in", str(path), "-passin", "stdin"],
+            input=PASSPHRASE + b"\n",
+            capture_output=True,
+            check=True,
+        ).stderr.decode()
+        assert "Shrouded Keybag: PBES2, PBKDF2, AES-256-CBC, Iteration 600000" in info, info
+
+
+def test_keys_written_before_as_pkcs8_stay_readable(pki: ProvincialPKI) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    rec = pki.find("authority", "TP01")
+    key = pki.private_key(rec.serial)
+    legacy = key.private_bytes(  # what a PKI written before issue 8 holds
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(PASSPHRASE),
+    )
+    (pki.directory / "private" / f"{rec.serial:x}.key.pem").write_bytes(legacy)
+    again = ProvincialPKI.open(pki.directory, passphrase=PASSPHRASE, base_url=BASE_URL)
+    assert again.key_path(rec.serial).suffix == ".pem"
+    assert again.private_key(rec.serial).public_key() == key.public_key()
 
 
 def test_open_with_wrong_passphrase(pki: ProvincialPKI) -> None:
