@@ -141,7 +141,7 @@ class Services:
             self._verifier = None
         self.engine.dispose()
         if self.local_minio is not None:
-            self.local_minio.stop()
+            self.local_minio.release()
 
     def certification(self) -> CertificationService:
         """The certification service, built once: the font is subset and the signers are

@@ -11,6 +11,7 @@ community repository's last commit as a pseudo-version, which is tried second.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -22,6 +23,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +93,11 @@ def build_minio_binary() -> Path:
     raise MinioServerError("could not build MinIO:\n" + "\n".join(errors))
 
 
+# Servers this process started and left running for other users (kept referenced: a
+# dropped Popen of a running process warns).
+_DETACHED: list[subprocess.Popen[bytes]] = []
+
+
 def child_environment() -> dict[str, str]:
     """The environment a child process (MinIO, go install) gets: ours without the service's
     own settings, among them its secrets (CERTIFY_PKI_PASSPHRASE, CERTIFY_PKCS11_USER_PIN,
@@ -121,6 +128,7 @@ class MinioServer:
     secret_key: str
     process: subprocess.Popen[bytes] | None = None
     binary: Path | None = None
+    _users_fd: int | None = None
 
     @property
     def endpoint(self) -> str:
@@ -156,19 +164,94 @@ class MinioServer:
     def _state_file(self) -> Path:
         return self.data_dir.parent / f"{self.data_dir.name}.server.json"
 
-    def attach_or_start(self, *, timeout: float = 60.0) -> MinioServer:
-        """Use the server another certify process already runs on this data directory (two
-        servers must never share one), else start one. Only a started server is stopped by
-        :meth:`stop`."""
+    def _lock_path(self, what: str) -> Path:
+        return self.data_dir.parent / f"{self.data_dir.name}.{what}"
+
+    @contextlib.contextmanager
+    def _starting(self) -> Iterator[None]:
+        """Held while a process looks for the server or starts it: two never start two
+        servers on one data directory."""
+        fd = os.open(self._lock_path("start.lock"), os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            state = json.loads(self._state_file.read_text())
-            os.kill(int(state["pid"]), 0)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def attach_or_start(self, *, timeout: float = 60.0) -> MinioServer:
+        """Use the server another certify process runs on this data directory (two servers
+        must never share one), else start one; either way this process is counted among its
+        users (a shared ``flock`` held until :meth:`release`), and the server is stopped only
+        when its last user releases it (issue 8.5).
+
+        Raises:
+            MinioServerError: it is not running and cannot be started.
+        """
+        with self._starting():
+            try:
+                state = json.loads(self._state_file.read_text())
+                os.kill(int(state["pid"]), 0)
+                self.host, self.port = str(state["host"]), int(state["port"])
+                running = _answers_200(f"http://{self.endpoint}/minio/health/ready")
+            except (OSError, ValueError, KeyError, TypeError):
+                running = False
+            if not running:
+                self.start(timeout=timeout)
+            self._users_fd = os.open(self._lock_path("users"), os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._users_fd, fcntl.LOCK_SH)
+        return self
+
+    def release(self, *, timeout: float = 10.0) -> None:
+        """Stop using the shared server; the last user stops it, whoever started it."""
+        if self._users_fd is None:
+            self.stop(timeout=timeout)
+            return
+        with self._starting():
+            fcntl.flock(self._users_fd, fcntl.LOCK_UN)
+            os.close(self._users_fd)
+            self._users_fd = None
+            fd = os.open(self._lock_path("users"), os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                # Others still use it: it stays up; it lives in its own session, so it
+                # outlives this process and the last user stops it.
+                if self.process is not None:
+                    _DETACHED.append(self.process)
+                    self.process = None
+                return
+            try:
+                if self.process is not None:
+                    self.stop(timeout=timeout)
+                else:
+                    self._stop_by_pid(timeout)
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+
+    def _stop_by_pid(self, timeout: float) -> None:
+        """Stop the server another process started (it left, we are the last user)."""
+        try:
+            pid = int(json.loads(self._state_file.read_text())["pid"])
         except (OSError, ValueError, KeyError, TypeError):
-            return self.start(timeout=timeout)
-        self.host, self.port = str(state["host"]), int(state["port"])
-        if _answers_200(f"http://{self.endpoint}/minio/health/ready"):
-            return self
-        return self.start(timeout=timeout)
+            return
+        with contextlib.suppress(OSError):
+            self._state_file.unlink()
+        for proc in list(_DETACHED):  # started by this very process: stop and reap it
+            if proc.pid == pid:
+                _DETACHED.remove(proc)
+                self.process = proc
+                self.stop(timeout=timeout)
+                return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                os.kill(pid, 0)
+                time.sleep(0.05)
+            os.kill(pid, signal.SIGKILL)
 
     def start(self, *, timeout: float = 60.0) -> MinioServer:
         """Start the server and wait until it answers its liveness probe.
