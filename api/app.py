@@ -15,6 +15,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -55,12 +56,15 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             if owned:
                 app.state.services.close()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc served by the service itself (fastapi-offline): a government
+    # network without internet reaches no CDN.
+    app = FastAPIOffline(
         title="certify — Chứng thực bản sao điện tử",
         summary="Electronic certified copies from paper originals (NĐ 45/2020 art. 10 cl. 3)",
         version="0.1.0",
         lifespan=lifespan,
         docs_url="/docs",
+        redoc_url="/redoc",
     )
     app.state.settings = settings
     if services is not None:

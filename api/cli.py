@@ -37,7 +37,14 @@ def _serve(args: argparse.Namespace) -> int:
     base = settings.resolved_public_base_url
     print(f"certify: serving on http://{settings.host}:{settings.port}  (public URL {base})")
     print(f"certify: API docs at http://{settings.host}:{settings.port}/docs", flush=True)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        timeout_keep_alive=settings.http_keepalive_timeout_seconds,
+        limit_concurrency=settings.http_limit_concurrency,
+    )
     return 0
 
 

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     public_base_url: str = ""  # e.g. https://chungthuc.example.gov.vn; empty: http://host:port
+    # An idle keep-alive connection is closed after this many seconds; at most this many
+    # connections and requests at once (more get 503). Header and body read timeouts belong
+    # to the reverse proxy in front (compose.yaml), which uvicorn does not have.
+    http_keepalive_timeout_seconds: int = Field(default=5, ge=1)
+    http_limit_concurrency: int = Field(default=1000, ge=1)
 
     # PKI (keys/)
     pki_dir: Path | None = None  # default {data_dir}/pki

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,20 @@ def test_app_started_on_defaults_runs_its_own_minio(tmp_path: Path) -> None:
         assert local is not None
         assert local.process is not None
     assert local.process is None  # stopped with the app
+
+
+def test_api_docs_load_nothing_from_outside(services: Services) -> None:
+    """Swagger UI and ReDoc come from the service itself: a network without internet can
+    read the API documentation (issue 8.7)."""
+    with TestClient(create_app(services=services)) as client:
+        for page in ("/docs", "/redoc"):
+            html = client.get(page).text
+            sources = re.findall(r'(?:src|href)="([^"]+)"', html)
+            assert sources, page
+            assert all(not s.startswith(("http://", "https://", "//")) for s in sources), sources
+            for source in sources:
+                if source.startswith("/static-offline-docs/"):
+                    assert client.get(source).status_code == 200
+        answer = client.get("/healthz")
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert "script-src 'none'" in answer.headers["content-security-policy"]
