@@ -53,32 +53,40 @@ def verify_services(
 ) -> Iterator[Services]:
     """Real services (MinIO, SQLite, the test PKI served over HTTP, validation workers) on
     which copies are issued and verified; shared by the session's verification tests."""
-    data_dir = tmp_path_factory.mktemp("verify") / "var"
-    settings = Settings(
-        data_dir=data_dir,
-        public_base_url="http://testserver",
+    services = seeded_services(
+        minio_server,
+        served_pki,
+        tmp_path_factory.mktemp("verify") / "var",
         verify_workers=2,
         verify_timeout_seconds=10,
         verify_upload_rate_limit="",
         verify_token_rate_limit="",
     )
-    database.upgrade(settings.resolved_database_url)
+    try:
+        yield services
+    finally:
+        services.close()
+
+
+def seeded_services(
+    minio_server: MinioServer, served_pki: ServedPki, data_dir: Path, **settings: object
+) -> Services:
+    """Real services with a register (SQLite) and buckets of their own, seeded with the
+    test authorities and officers, on the session's PKI and a fixed clock."""
+    config = Settings(data_dir=data_dir, public_base_url="http://testserver", **settings)  # type: ignore[arg-type]
+    database.upgrade(config.resolved_database_url)
     store = MinioObjectStore(store_config(minio_server))
     store.ensure_buckets()
-    engine = database.make_engine(settings.resolved_database_url)
+    engine = database.make_engine(config.resolved_database_url)
     seed_register(SqlRegister(engine))
-    services = Services(
-        settings=settings,
+    return Services(
+        settings=config,
         engine=engine,
         store=store,
         clock=FixedClock(),
         _pki=served_pki.pki,
         _signers=served_pki.signers,
     )
-    try:
-        yield services
-    finally:
-        services.close()
 
 
 def issue_copy(

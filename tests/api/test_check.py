@@ -11,16 +11,11 @@ import pytest
 from sqlalchemy import text
 
 from api.services import Services
-from api.settings import Settings
 from certify.consistency import check
 from certify.errors import RegisterConflictError
-from storage import database
 from storage.minio_server import MinioServer
-from storage.objects import MinioObjectStore
-from storage.register import SqlRegister
-from tests.api.conftest import FixedClock, issue_copy
-from tests.conftest import store_config
-from tests.issuing import AUTHORITY, ServedPki, seed_register
+from tests.api.conftest import issue_copy, seeded_services
+from tests.issuing import AUTHORITY, ServedPki
 
 pytestmark = [pytest.mark.integration]
 
@@ -28,20 +23,7 @@ pytestmark = [pytest.mark.integration]
 @pytest.fixture
 def fresh(minio_server: MinioServer, served_pki: ServedPki, tmp_path: Path) -> Iterator[Services]:
     """Services with a register and buckets of their own."""
-    settings = Settings(data_dir=tmp_path / "var", public_base_url="http://testserver")
-    database.upgrade(settings.resolved_database_url)
-    store = MinioObjectStore(store_config(minio_server))
-    store.ensure_buckets()
-    engine = database.make_engine(settings.resolved_database_url)
-    seed_register(SqlRegister(engine))
-    services = Services(
-        settings=settings,
-        engine=engine,
-        store=store,
-        clock=FixedClock(),
-        _pki=served_pki.pki,
-        _signers=served_pki.signers,
-    )
+    services = seeded_services(minio_server, served_pki, tmp_path / "var")
     try:
         yield services
     finally:
