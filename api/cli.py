@@ -20,6 +20,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "api.commands.copies",
     "api.commands.verify",
     "api.commands.check",
+    "api.commands.officers",
 )
 
 

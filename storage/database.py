@@ -149,6 +149,8 @@ class Officer(Base):
     # None: the officer cannot log in with a password (e.g. token-only, or not yet set).
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # RFC 6238 TOTP secret (base32) once the officer enrolled a second factor; None: none.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
 
 
 class Request(Base):

@@ -109,6 +109,7 @@ class OfficerLogin:
     officer: OfficerRecord
     password_hash: str | None
     active: bool
+    totp_secret: str | None = None
 
 
 # --- Errors ----------------------------------------------------------------------------------
@@ -567,6 +568,16 @@ class SqlRegister:
             if result.rowcount == 0:  # type: ignore[attr-defined]
                 raise NotFoundError("Không tìm thấy cán bộ. / No such officer.")
 
+    def set_officer_totp(self, username: str, secret: str | None) -> None:
+        """Enrol (or, with None, remove) the officer's TOTP secret. Raises NotFoundError."""
+        with self._session(write=True) as session:
+            officer = session.execute(
+                select(Officer).where(Officer.username == username)
+            ).scalar_one_or_none()
+            if officer is None:
+                raise NotFoundError("Không tìm thấy cán bộ. / No such officer.")
+            officer.totp_secret = secret
+
     def set_officer_active(self, username: str, active: bool) -> None:
         """Activate or deactivate an officer. Raises ``NotFoundError``."""
         with self._session(write=True) as session:
@@ -600,7 +611,9 @@ class SqlRegister:
             ).scalar_one_or_none()
             if officer is None:
                 raise NotFoundError("Không tìm thấy cán bộ. / No such officer.")
-            return OfficerLogin(_officer_record(officer), officer.password_hash, officer.active)
+            return OfficerLogin(
+                _officer_record(officer), officer.password_hash, officer.active, officer.totp_secret
+            )
 
     # --- Requests ------------------------------------------------------------------------
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import getpass
 import json
 import os
 import secrets
@@ -15,14 +14,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from api.commands.officers import authenticate_officer
 from api.services import Services, build_services, open_pki
 from api.settings import Settings
 from certify.errors import (
     CertifyError,
     ConflictError,
     InvalidInputError,
-    NotFoundError,
-    PermissionDeniedError,
 )
 from certify.intake import INTAKE_PREFIX, remove_stale_workdirs
 from certify.issuance import IssueOrder
@@ -84,8 +82,6 @@ def _demo(args: argparse.Namespace) -> int:
                 officer.username, officer.full_name, officer.title, officer.authority_code
             )
 
-    from storage.register import SqlRegister
-
     engine = database.make_engine(settings.resolved_database_url)
     try:
         register = SqlRegister(engine)
@@ -135,7 +131,7 @@ def _issue(args: argparse.Namespace) -> int:
         )
     with open_services() as services:
         register = services.register
-        _authenticate_certifier(register, args)
+        authenticate_officer(register, args.certifier, password_fd=args.password_fd)
         request_code = args.request or "YC-" + secrets.token_hex(5).upper()
         made_request = not args.request
         if made_request:
@@ -208,54 +204,10 @@ def _issue(args: argparse.Namespace) -> int:
     return 0
 
 
-def _authenticate_certifier(register: SqlRegister, args: argparse.Namespace) -> None:
-    """A certifier's signature needs the certifier (sole control of the signing key): their
-    password, typed at a prompt or read from ``--password-fd`` for automation.
-
-    Raises:
-        PermissionDeniedError: no such active officer, no password set, or a wrong one
-            (code ``certifier_auth_failed``; the same answer for each, and the same time).
-    """
-    from argon2 import PasswordHasher
-    from argon2.exceptions import InvalidHashError, VerificationError
-
-    if args.password_fd is not None:
-        with os.fdopen(os.dup(args.password_fd), encoding="utf-8") as source:
-            password = source.readline().rstrip("\r\n")
-    else:
-        password = getpass.getpass(f"Mật khẩu của / Password of {args.certifier}: ")
-    refused = PermissionDeniedError(
-        "Sai tên hoặc mật khẩu của người ký. / Wrong certifier name or password.",
-        code="certifier_auth_failed",
-    )
-    hasher = PasswordHasher()
-    try:
-        login = register.get_officer_login(args.certifier)
-    except NotFoundError:
-        # Spend the same time as a real check, so names cannot be told apart by timing.
-        with contextlib.suppress(VerificationError, InvalidHashError):
-            hasher.verify(_DUMMY_HASH, password)
-        raise refused from None
-    try:
-        hasher.verify(login.password_hash or _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
-        raise refused from None
-    if not login.active or not login.password_hash:
-        raise refused
-
-
-# A hash of a random password: verified against when there is nothing to verify.
-_DUMMY_HASH = (
-    "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$"
-    "0u6Ks0ZAq5xzKeXfhJEB9jSzZ+LPsOwvtVn6AojyQmA"
-)
-
-
 def _register_print(args: argparse.Namespace) -> int:
     """The register's monthly print (or the year-end closing without --month), as a PDF."""
     from certify.fonts import prepare_font
     from certify.register import render_monthly_print, render_year_end
-    from storage.register import SqlRegister
 
     settings = Settings()
     database.upgrade(settings.resolved_database_url)
@@ -326,8 +278,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--password-fd",
         type=int,
         default=None,
-        help="read the certifier's password from this file descriptor (first line) instead "
-        "of asking for it",
+        help="read the certifier's password (first line) and, once she enrolled one, her TOTP "
+        "code (second line) from this file descriptor instead of asking for them",
     )
     issue.set_defaults(handler=_issue)
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyotp
 import pytest
 
 from storage.minio_server import MinioServer
@@ -168,3 +169,20 @@ def test_demo_then_issue_then_register_print(minio_server: MinioServer, tmp_path
     missing = run(env, "verify", str(tmp_path / "nope.pdf"))
     assert missing.returncode == 2
     assert "invalid_input" in missing.stderr
+
+    # Once she enrolls a TOTP second factor (RFC 6238), her password alone signs nothing.
+    enrolled = run(
+        env, "officer", "totp-enroll", "--username", "hong.nt", password=passwords["hong.nt"]
+    )
+    assert enrolled.returncode == 0, enrolled.stderr
+    secret = enrolled.stdout.split("secret ")[1].split()[0]
+    second = tmp_path / "second.pdf"
+    issue_again = [*args, "--certifier", "hong.nt", "--out", str(second)]
+    no_code = run(env, "issue", *issue_again, password=passwords["hong.nt"])
+    assert no_code.returncode == 2 and "certifier_auth_failed" in no_code.stderr
+    wrong = run(env, "issue", *issue_again, password=passwords["hong.nt"] + "\n000000")
+    assert wrong.returncode == 2 and not second.exists()
+    code = pyotp.TOTP(secret).now()
+    with_code = run(env, "issue", *issue_again, password=f"{passwords['hong.nt']}\n{code}")
+    assert with_code.returncode == 0, with_code.stderr
+    assert second.read_bytes().startswith(b"%PDF")
