@@ -45,6 +45,8 @@ def _serve(args: argparse.Namespace) -> int:
         log_level="info",
         timeout_keep_alive=settings.http_keepalive_timeout_seconds,
         limit_concurrency=settings.http_limit_concurrency,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
     return 0
 

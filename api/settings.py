@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     # to the reverse proxy in front (compose.yaml), which uvicorn does not have.
     http_keepalive_timeout_seconds: int = Field(default=5, ge=1)
     http_limit_concurrency: int = Field(default=1000, ge=1)
+    # Proxies whose X-Forwarded-For is believed (the client address of rate limits and
+    # logs): comma-separated addresses, or "*" where only the proxy can reach the service.
+    forwarded_allow_ips: str = "127.0.0.1"
 
     # PKI (keys/)
     pki_dir: Path | None = None  # default {data_dir}/pki
