@@ -161,7 +161,8 @@ def _issue(args: argparse.Namespace) -> int:
                 )
         except BaseException as exc:
             if made_request:  # refused: leave no empty request behind
-                register.remove_request_without_documents(request_code)
+                with contextlib.suppress(CertifyError):  # the refusal is what to report
+                    register.remove_request_without_documents(request_code)
             if isinstance(exc, OSError):
                 raise InvalidInputError(
                     f"Không đọc được tệp / Cannot read the file: {exc.filename}"
