@@ -29,6 +29,7 @@ from keys.tokens import TokenConfig
 from storage import database
 from storage.minio_server import MinioServer
 from storage.objects import MinioObjectStore, ObjectStoreConfig
+from storage.pki_index import SqlIndexStore
 from storage.register import SqlRegister
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class Services:
         """The provincial PKI, opened on first use (None until ``certify pki init`` ran)."""
         with self._lock:
             if self._pki is None:
-                self._pki = open_pki(self.settings)
+                self._pki = open_pki(self.settings, self.engine)
             return self._pki
 
     def signers(self) -> SignerSource:
@@ -180,8 +181,10 @@ class Services:
         )
 
 
-def open_pki(settings: Settings) -> ProvincialPKI | None:
-    """Open the PKI under ``settings.resolved_pki_dir``; None if it was never initialised."""
+def open_pki(settings: Settings, engine: Engine) -> ProvincialPKI | None:
+    """Open the PKI under ``settings.resolved_pki_dir`` with its index in the register
+    database (an ``index.json`` found there moves in once); None if it was never initialised.
+    """
     from api.secrets import local_pki_passphrase
 
     try:
@@ -189,6 +192,7 @@ def open_pki(settings: Settings) -> ProvincialPKI | None:
             settings.resolved_pki_dir,
             passphrase=local_pki_passphrase(settings),
             base_url=settings.resolved_public_base_url,
+            index_store=SqlIndexStore(engine),
         )
     except PkiNotInitialisedError:
         return None

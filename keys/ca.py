@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-import fcntl
-import json
 import logging
-import os
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -52,6 +49,7 @@ from keys.errors import (
     UnreadableKeyMaterialError,
     WrongPassphraseError,
 )
+from keys.index_store import FileIndexStore, IndexStore
 from keys.ocsp import CertStatus, OcspResponder
 from keys.tsa import TimeStampAuthority
 
@@ -149,14 +147,22 @@ class ProvincialPKI:
     re-reading the index when its modification time changes.
     """
 
-    def __init__(self, directory: Path, *, passphrase: bytes, base_url: str) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        passphrase: bytes,
+        base_url: str,
+        index_store: IndexStore | None = None,
+    ) -> None:
         """Internal: use :meth:`init` or :meth:`open`."""
         self.directory = Path(directory)
+        self._index_store: IndexStore = index_store or FileIndexStore(self.directory)
         self._passphrase = passphrase
         self.base_url = base_url.rstrip("/")
         self._lock = threading.RLock()
         self._index: dict[str, Any] = {}
-        self._index_mtime: tuple[int, int] = (-1, -1)
+        self._index_version: object | None = None
         self._write_depth = 0
         self._keys: dict[int, PrivateKeyTypes] = {}
         self._crl_caches = {name: CrlCache() for name in CA_NAMES}
@@ -179,8 +185,10 @@ class ProvincialPKI:
         passphrase: bytes,
         base_url: str,
         algorithm: str = "rsa-pss",
+        index_store: IndexStore | None = None,
     ) -> ProvincialPKI:
-        """Create the root CA, issuing CA, OCSP responder and TSA for ``province``.
+        """Create the root CA, issuing CA, OCSP responder and TSA for ``province``; the
+        index goes to ``index_store`` (default: ``index.json`` in ``directory``).
 
         ``algorithm``: "rsa-pss" (RSA-3072, RSASSA-PSS SHA-256) or "ecdsa-p256"
         (TT 15/2025/TT-BKHCN). Raises PkiExistsError if ``directory`` already holds a PKI,
@@ -188,14 +196,15 @@ class ProvincialPKI:
         """
         alg = check_algorithm(algorithm)
         directory = Path(directory)
-        if (directory / "index.json").exists():
+        store = index_store or FileIndexStore(directory)
+        if store.version() is not None or (directory / "index.json").exists():
             raise PkiExistsError()
         if not passphrase:
             raise WrongPassphraseError(
                 "Mật khẩu bảo vệ khoá không được để trống. / The key passphrase must not be empty."
             )
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        pki = cls(directory, passphrase=passphrase, base_url=base_url)
+        pki = cls(directory, passphrase=passphrase, base_url=base_url, index_store=store)
         pki._index = {
             "format": INDEX_FORMAT,
             "province": province,
@@ -255,16 +264,34 @@ class ProvincialPKI:
         return pki
 
     @classmethod
-    def open(cls, directory: Path, *, passphrase: bytes, base_url: str) -> ProvincialPKI:
+    def open(
+        cls,
+        directory: Path,
+        *,
+        passphrase: bytes,
+        base_url: str,
+        index_store: IndexStore | None = None,
+    ) -> ProvincialPKI:
         """Open an existing PKI and check the passphrase by decrypting the issuing CA key.
 
+        With an ``index_store`` that holds no index yet while ``directory`` has an
+        ``index.json``, that index moves into the store (once; the file is renamed).
         Raises PkiNotInitialisedError if there is no PKI in ``directory``,
         WrongPassphraseError if the passphrase does not open the keys.
         """
         directory = Path(directory)
-        if not (directory / "index.json").exists():
+        store = index_store or FileIndexStore(directory)
+        legacy = FileIndexStore(directory)
+        if index_store is not None and legacy.path.exists():
+            with store.locked():
+                if store.version() is None:
+                    index, _ = legacy.read()
+                    store.write(index)
+                    legacy.path.rename(legacy.path.with_suffix(".json.moved"))
+                    logger.info("PKI index moved from %s into the index store", legacy.path)
+        if store.version() is None:
             raise PkiNotInitialisedError()
-        pki = cls(directory, passphrase=passphrase, base_url=base_url)
+        pki = cls(directory, passphrase=passphrase, base_url=base_url, index_store=store)
         pki._refresh()
         pki._key_of(pki._ca_record("issuing").serial)
         return pki
@@ -292,9 +319,9 @@ class ProvincialPKI:
     @contextmanager
     def _writing(self) -> Iterator[None]:
         """Hold the index for a change, against this process's threads and every other
-        process (an exclusive ``flock`` on ``index.lock``), with the index re-read under the
-        lock: a change made by ``certify pki`` while the service runs, or by two commands at
-        once, is never lost (issue 8.1: revocations lost to a read-modify-write race)."""
+        process (the index store's lock), with the index re-read under the lock: a change
+        made by ``certify pki`` while the service runs, or by two commands at once, is never
+        lost (issue 8.1: revocations lost to a read-modify-write race)."""
         with self._lock:
             if self._write_depth:
                 self._write_depth += 1
@@ -303,30 +330,24 @@ class ProvincialPKI:
                 finally:
                     self._write_depth -= 1
                 return
-            fd = os.open(self.directory / "index.lock", os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
+            with self._index_store.locked():
                 self._write_depth = 1
-                self._index_mtime = (-1, -1)  # re-read whatever the clock's resolution
-                self._refresh()
-                yield
-            finally:
-                self._write_depth = 0
-                fcntl.flock(fd, fcntl.LOCK_UN)
-                os.close(fd)
+                try:
+                    self._index_version = None  # re-read under the lock
+                    self._refresh()
+                    yield
+                finally:
+                    self._write_depth = 0
 
     def _refresh(self) -> None:
         with self._lock:
-            try:
-                st = self._index_path().stat()
-            except FileNotFoundError:
-                raise PkiNotInitialisedError() from None
-            # The index is replaced atomically (a new inode) on every write.
-            mtime = (st.st_ino, st.st_mtime_ns)
-            if mtime == self._index_mtime:
+            version = self._index_store.version()
+            if version is None:
+                raise PkiNotInitialisedError()
+            if version == self._index_version:
                 return
             try:
-                index = json.loads(self._index_path().read_text(encoding="utf-8"))
+                index, version = self._index_store.read()
             except (OSError, ValueError) as exc:
                 raise UnreadableKeyMaterialError(
                     "Không đọc được chỉ mục PKI. / The PKI index cannot be read."
@@ -334,16 +355,13 @@ class ProvincialPKI:
             if index.get("format") != INDEX_FORMAT:
                 raise UnreadableKeyMaterialError("Unsupported PKI index format.")
             self._index = index
-            self._index_mtime = mtime
+            self._index_version = version
             self._ocsp = None  # status lookup reads the index; responder rebuilt lazily
             self.generation += 1
 
     def _save_index(self) -> None:
         with self._lock:
-            data = json.dumps(self._index, ensure_ascii=False, indent=2).encode("utf-8")
-            write_file(self._index_path(), data)
-            st = self._index_path().stat()
-            self._index_mtime = (st.st_ino, st.st_mtime_ns)
+            self._index_version = self._index_store.write(self._index)
             self.generation += 1
 
     def _entries(self) -> list[dict[str, Any]]:
@@ -401,6 +419,9 @@ class ProvincialPKI:
                 "revoked_at": None,
                 "reason": None,
                 "sha256": cert.fingerprint(_sha256()).hex(),
+                # The certificate itself, so that the index alone is the truth (the file in
+                # certs/ is a copy for tools) and an index kept in a database is complete.
+                "pem": cert.public_bytes(serialization.Encoding.PEM).decode("ascii"),
             }
         )
 
@@ -449,8 +470,10 @@ class ProvincialPKI:
 
     def certificate(self, serial: int) -> x509.Certificate:
         """The certificate with ``serial``. Raises NoCertificateError."""
-        self._entry(serial)
+        entry = self._entry(serial)
         try:
+            if entry.get("pem"):
+                return x509.load_pem_x509_certificate(str(entry["pem"]).encode("ascii"))
             return x509.load_pem_x509_certificate(self._cert_path(serial).read_bytes())
         except (OSError, ValueError) as exc:
             raise UnreadableKeyMaterialError() from exc

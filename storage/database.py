@@ -229,6 +229,17 @@ class Document(Base):
     validation: Mapped[str | None] = mapped_column(Text)
 
 
+class PkiIndex(Base):
+    """The provincial PKI's certificate index (JSON), one row, bumped ``version`` on every
+    change (keys.index_store; storage.pki_index)."""
+
+    __tablename__ = "pki_index"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    document: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+
+
 class RegisterCounter(Base):
     """The last number taken in one register (authority, register type, year)."""
 

@@ -57,11 +57,13 @@ def _demo(args: argparse.Namespace) -> int:
     from argon2 import PasswordHasher
 
     from keys.ca import ProvincialPKI
+    from storage.pki_index import SqlIndexStore
 
     settings = Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     database.upgrade(settings.resolved_database_url)
-    pki = open_pki(settings)
+    engine = database.make_engine(settings.resolved_database_url)
+    pki = open_pki(settings, engine)
     made: dict[str, Any] = {"province": DEMO_PROVINCE[1], "authority": DEMO_AUTHORITY.code}
     if pki is None:
         from api.secrets import local_pki_passphrase
@@ -72,6 +74,7 @@ def _demo(args: argparse.Namespace) -> int:
             passphrase=local_pki_passphrase(settings),
             base_url=settings.resolved_public_base_url,
             algorithm=settings.signature_algorithm,
+            index_store=SqlIndexStore(engine),
         )
     holders = {(r.kind, r.holder) for r in pki.list() if r.status == "valid"}
     if ("authority", DEMO_AUTHORITY.code) not in holders:
@@ -82,7 +85,6 @@ def _demo(args: argparse.Namespace) -> int:
                 officer.username, officer.full_name, officer.title, officer.authority_code
             )
 
-    engine = database.make_engine(settings.resolved_database_url)
     try:
         register = SqlRegister(engine)
         with contextlib.suppress(ConflictError):

@@ -26,6 +26,17 @@ def _passphrase(settings: Settings) -> bytes:
     return local_pki_passphrase(settings)
 
 
+def _index_store(settings: Settings):  # type: ignore[no-untyped-def]
+    """The PKI index in the register database (migrated first); the engine lives as long
+    as the command."""
+    from storage import database
+    from storage.pki_index import SqlIndexStore
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    database.upgrade(settings.resolved_database_url)
+    return SqlIndexStore(database.make_engine(settings.resolved_database_url))
+
+
 def _open(settings: Settings):  # type: ignore[no-untyped-def]
     from keys.ca import ProvincialPKI
 
@@ -33,6 +44,7 @@ def _open(settings: Settings):  # type: ignore[no-untyped-def]
         settings.resolved_pki_dir,
         passphrase=_passphrase(settings),
         base_url=settings.resolved_public_base_url,
+        index_store=_index_store(settings),
     )
 
 
@@ -47,6 +59,7 @@ def _init(args: argparse.Namespace) -> int:
         passphrase=_passphrase(settings),
         base_url=settings.resolved_public_base_url,
         algorithm=algorithm,
+        index_store=_index_store(settings),
     )
     print(f"certify: PKI for {pki.province} ({algorithm}) created in {settings.resolved_pki_dir}")
     for rec in pki.list():

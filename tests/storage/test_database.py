@@ -34,6 +34,7 @@ TABLES = {
     "documents",
     "register_counters",
     "audit_events",
+    "pki_index",
 }
 
 
@@ -50,7 +51,7 @@ def test_migrations_create_every_table(engine: Engine) -> None:
     assert tables >= TABLES | {"alembic_version"}
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == (
-            "0003"
+            "0004"
         )
 
 
