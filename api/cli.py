@@ -7,10 +7,12 @@ import importlib
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 
 from api.settings import Settings
 from certify.errors import CertifyError
+from storage.minio_server import MinioServerError
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -36,7 +38,12 @@ def _serve(args: argparse.Namespace) -> int:
     if not args.no_migrate:
         database.upgrade(settings.resolved_database_url)
     base = settings.resolved_public_base_url
-    print(f"certify: serving on http://{settings.host}:{settings.port}  (public URL {base})")
+    print(f"certify: serving on http://{settings.host}:{settings.port}")
+    print(f"certify: copies will carry {base}/v/… in their QR codes")
+    try:
+        settings.check_public_base_url()
+    except CertifyError as exc:
+        print(f"certify: WARNING: {exc.message}", flush=True)
     print(f"certify: API docs at http://{settings.host}:{settings.port}/docs", flush=True)
     uvicorn.run(
         create_app(settings),
@@ -76,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Chứng thực bản sao điện tử — electronic certified copies. "
         "Settings come from CERTIFY_* environment variables (see README).",
     )
+    parser.add_argument(
+        "--verbose", action="store_true", help="on an error, also print its traceback"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the HTTP service (starts a local MinIO if needed)")
@@ -106,10 +116,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except CertifyError as exc:
-        print(f"certify: {exc.code}: {exc.message}", file=sys.stderr)
+        _explain(args, exc.code, exc.message)
+        return 2
+    except MinioServerError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        _explain(
+            args,
+            "minio_unavailable",
+            "Không chạy được MinIO cục bộ (cần Go để dựng, hoặc đặt CERTIFY_S3_ENDPOINT). / "
+            f"The local MinIO could not run (Go builds it; or set CERTIFY_S3_ENDPOINT): {first}",
+        )
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _explain(args: argparse.Namespace, code: str, message: str) -> None:
+    """One readable line on a known error; the traceback only with --verbose."""
+    print(f"certify: {code}: {message}", file=sys.stderr)
+    if args.verbose:
+        traceback.print_exc()
+    else:
+        print("certify: (--verbose shows the details)", file=sys.stderr)
 
 
 if __name__ == "__main__":

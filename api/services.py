@@ -149,9 +149,11 @@ class Services:
         loaded here, not per copy.
 
         Raises:
+            InvalidInputError: the public URL cannot go into copies (public_url_not_allowed).
             PkiNotInitialisedError: no PKI yet.
             CopyBuildError: the font cannot be read.
         """
+        self.settings.check_public_base_url()
         signers = self.signers()
         with self._lock:
             if self._certification is None:

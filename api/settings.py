@@ -5,11 +5,19 @@ Built in ``create_app()`` or by the CLI, never at import time. Secrets are ``Sec
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
+import urllib.parse
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from certify.errors import InvalidInputError
+
+# Left in the data directory by `certify demo`: this deployment is a demo.
+DEMO_MARKER = "DEMO"
 
 
 class Settings(BaseSettings):
@@ -39,6 +47,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     public_base_url: str = ""  # e.g. https://chungthuc.example.gov.vn; empty: http://host:port
+    # "demo": a demo or test deployment, where copies may carry a loopback or http:// URL.
+    deployment: Literal["production", "demo"] = "production"
     # An idle keep-alive connection is closed after this many seconds; at most this many
     # connections and requests at once (more get 503). Header and body read timeouts belong
     # to the reverse proxy in front (compose.yaml), which uvicorn does not have.
@@ -93,6 +103,37 @@ class Settings(BaseSettings):
     @property
     def resolved_pki_dir(self) -> Path:
         return self.pki_dir if self.pki_dir is not None else self.data_dir / "pki"
+
+    @property
+    def is_demo(self) -> bool:
+        """A demo or test deployment: ``deployment=demo``, or ``certify demo`` ran on this
+        data directory (it leaves the marker file ``DEMO``)."""
+        return self.deployment == "demo" or (self.data_dir / DEMO_MARKER).exists()
+
+    def check_public_base_url(self) -> None:
+        """Refuse to put a URL that cannot outlive this machine into signed copies and
+        certificates: a copy's QR code and a certificate's OCSP/CRL URLs can never be corrected
+        once signed. Loopback or plain HTTP is allowed only in a demo/test deployment.
+
+        Raises:
+            InvalidInputError: code ``public_url_not_allowed``.
+        """
+        url = urllib.parse.urlsplit(self.resolved_public_base_url)
+        host = url.hostname or ""
+        loopback = host in ("localhost", "") or host.endswith(".localhost")
+        with contextlib.suppress(ValueError):
+            loopback = loopback or ipaddress.ip_address(host).is_loopback
+        if (loopback or url.scheme != "https") and not self.is_demo:
+            raise InvalidInputError(
+                f"Địa chỉ công khai {self.resolved_public_base_url} sẽ được in vĩnh viễn vào bản "
+                "sao và chứng thư số nhưng không dùng được từ bên ngoài (cần https và tên miền "
+                "thật): đặt CERTIFY_PUBLIC_BASE_URL, hoặc CERTIFY_DEPLOYMENT=demo để thử. / "
+                f"The public URL {self.resolved_public_base_url} would be printed for ever in "
+                "copies and certificates but cannot be reached from outside (https and a real "
+                "host name needed): set CERTIFY_PUBLIC_BASE_URL, or CERTIFY_DEPLOYMENT=demo "
+                "to try.",
+                code="public_url_not_allowed",
+            )
 
     @property
     def resolved_public_base_url(self) -> str:

@@ -564,6 +564,7 @@ def settings_for(world: _world.World, args: argparse.Namespace) -> Settings:
     cfg = world.store_config
     return Settings(
         data_dir=world.root / "var",
+        deployment="demo",  # copies carry this machine's loopback URL
         database_url=world.database_url,
         s3_endpoint=cfg.endpoint,
         s3_access_key=cfg.access_key,

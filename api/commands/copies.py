@@ -16,7 +16,7 @@ from typing import Any
 
 from api.commands.officers import authenticate_officer
 from api.services import Services, build_services, open_pki
-from api.settings import Settings
+from api.settings import DEMO_MARKER, Settings
 from certify.errors import (
     CertifyError,
     ConflictError,
@@ -61,6 +61,8 @@ def _demo(args: argparse.Namespace) -> int:
 
     settings = Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # A demo: copies and certificates may carry this machine's loopback URL.
+    (settings.data_dir / DEMO_MARKER).touch()
     database.upgrade(settings.resolved_database_url)
     engine = database.make_engine(settings.resolved_database_url)
     pki = open_pki(settings, engine)
@@ -124,6 +126,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _issue(args: argparse.Namespace) -> int:
     if args.copies < 1:
         raise InvalidInputError("--copies phải ≥ 1. / --copies must be at least 1.")
+    Settings().check_public_base_url()  # before any number is taken
     out = Path(args.out)
     # Checked before a number is taken: nothing is issued that cannot be written out.
     if not out.parent.is_dir() or not os.access(out.parent, os.W_OK) or out.is_dir():

@@ -52,6 +52,7 @@ def _init(args: argparse.Namespace) -> int:
     from keys.ca import ProvincialPKI
 
     settings = Settings()
+    settings.check_public_base_url()  # the URLs go into every certificate for good
     algorithm = args.algorithm or settings.signature_algorithm
     pki = ProvincialPKI.init(
         settings.resolved_pki_dir,

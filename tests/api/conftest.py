@@ -73,7 +73,9 @@ def seeded_services(
 ) -> Services:
     """Real services with a register (SQLite) and buckets of their own, seeded with the
     test authorities and officers, on the session's PKI and a fixed clock."""
-    config = Settings(data_dir=data_dir, public_base_url="http://testserver", **settings)  # type: ignore[arg-type]
+    config = Settings(  # a test deployment: copies carry http://testserver
+        data_dir=data_dir, public_base_url="http://testserver", deployment="demo", **settings
+    )  # type: ignore[arg-type]
     database.upgrade(config.resolved_database_url)
     store = MinioObjectStore(store_config(minio_server))
     store.ensure_buckets()

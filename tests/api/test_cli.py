@@ -48,6 +48,30 @@ def test_demo_then_issue_then_register_print(minio_server: MinioServer, tmp_path
         "CERTIFY_COPIES_BUCKET": f"copies-{suffix}",
         "CERTIFY_COPIES_RETENTION_DAYS": "1",
     }
+    # Before the demo marks this data directory as a demo, a loopback URL cannot go into
+    # copies or certificates.
+    scan_first = tmp_path / "first.jpg"
+    scan_first.write_bytes(scan_jpeg())
+    too_early = run(
+        env,
+        "issue",
+        "--authority",
+        "dn-tanphu",
+        "--certifier",
+        "hong.nt",
+        "--document-name",
+        "Giấy khai sinh",
+        "--scan",
+        str(scan_first),
+        "--out",
+        str(tmp_path / "early.pdf"),
+        password="x",
+    )
+    assert too_early.returncode == 2
+    assert "public_url_not_allowed" in too_early.stderr
+    no_pki = run(env, "pki", "init", "--province", "Đồng Nai")
+    assert no_pki.returncode == 2 and "public_url_not_allowed" in no_pki.stderr
+
     demo = run(env, "demo", "--json")
     assert demo.returncode == 0, demo.stderr
     made = json.loads(demo.stdout)
@@ -186,3 +210,23 @@ def test_demo_then_issue_then_register_print(minio_server: MinioServer, tmp_path
     with_code = run(env, "issue", *issue_again, password=f"{passwords['hong.nt']}\n{code}")
     assert with_code.returncode == 0, with_code.stderr
     assert second.read_bytes().startswith(b"%PDF")
+
+
+def test_no_go_and_no_minio_is_one_readable_line(tmp_path: Path) -> None:
+    """A newcomer without Go or MinIO gets one line and an exit code, not a traceback; the
+    traceback is there with --verbose (issue 9.4)."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    env = {
+        "PATH": "/usr/bin:/bin",  # no go, no minio
+        "HOME": str(empty),
+        "GOPATH": str(empty),
+        "CERTIFY_DATA_DIR": str(tmp_path / "var"),
+    }
+    plain = run(env, "reconcile")
+    assert plain.returncode == 2
+    assert "minio_unavailable" in plain.stderr and "CERTIFY_S3_ENDPOINT" in plain.stderr
+    assert "Traceback" not in plain.stderr
+    verbose = run(env, "--verbose", "reconcile")
+    assert verbose.returncode == 2
+    assert "Traceback" in verbose.stderr
