@@ -27,6 +27,7 @@ from api.ratelimit import RateLimiter
 from api.routes.pages import router, token_from_code
 from certify.errors import StorageUnavailableError
 from certify.verdicts import PublicEntry, Reason, SignatureCheck, Validation, Verification
+from tests.samples import signature_check
 
 STATIC = Path(api.__file__).parent / "static"
 CHECKED_AT = dt.datetime(2026, 5, 2, 3, 4, 5, tzinfo=dt.UTC)  # 10:04:05 in Hà Nội
@@ -60,15 +61,12 @@ def signature(
     trusted: bool = True,
     certificate_status: str = "good",
 ) -> SignatureCheck:
-    return SignatureCheck(
+    return signature_check(
         field_name=f"Sig-{role}",
         kind=kind,
         role=role,
         signer=signer,
         organisation=organisation,
-        certificate_serial="0a1b2c",
-        certificate_sha256="cd" * 32,
-        issuer="CA cấp 2 tỉnh Đồng Nai",
         intact=intact,
         valid=intact,
         trusted=trusted,
@@ -76,17 +74,7 @@ def signature(
         indication="TOTAL_PASSED" if intact and trusted else "TOTAL_FAILED",
         sub_indication=None if intact and trusted else "HASH_FAILURE",
         signing_time=dt.datetime(2026, 3, 5, 2, minute, 30, tzinfo=dt.UTC),
-        claimed_time=None,
         tsa=tsa,
-        coverage="ENTIRE_REVISION",
-        modification_level="LTA_UPDATES",
-        digest_algorithm="sha256",
-        signature_algorithm="sha256_rsa",
-        signature_value_b64="c2ln",
-        signed_attrs_sha256_b64="YXR0cnM=",
-        document_digest_b64="ZG9j",
-        byte_range=(0, 100, 200, 300),
-        subfilter="/ETSI.CAdES.detached",
     )
 
 

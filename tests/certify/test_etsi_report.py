@@ -15,6 +15,7 @@ import xmlschema
 
 from certify.etsi_report import VALIDATOR_NAME, VR_NAMESPACE, render_report
 from certify.verdicts import HEADLINES, Reason, SignatureCheck, Validation, Verification
+from tests.samples import signature_check
 
 # A copy of shared/schemas/etsi-ts-119102-2: every import of the V1.4.1 schema (XAdES,
 # xmldsig-core, TS 119 612, xml.xsd) sits beside it with a local schemaLocation (see the
@@ -49,33 +50,19 @@ def _sha(label: str) -> str:
 
 
 def _check(field_name: str, **changes: object) -> SignatureCheck:
-    base = SignatureCheck(
+    base = signature_check(
         field_name=field_name,
-        kind="signature",
-        role="certifier",
         signer="Nguyễn Thị Lan",
         organisation="UBND xã Tân Phú",
         certificate_serial="1a2b",
         certificate_sha256=_sha(f"cert {field_name}"),
         issuer="CA tỉnh Đồng Nai",
-        intact=True,
-        valid=True,
-        trusted=True,
-        certificate_status="good",
-        indication="TOTAL_PASSED",
-        sub_indication=None,
         signing_time=SIGNED_AT,
         claimed_time=SIGNED_AT - dt.timedelta(seconds=3),
-        tsa="TSA tỉnh Đồng Nai",
-        coverage="ENTIRE_REVISION",
-        modification_level="LTA_UPDATES",
-        digest_algorithm="sha256",
-        signature_algorithm="sha256_rsa",
         signature_value_b64=_b64(f"signature of {field_name}".encode()),
         signed_attrs_sha256_b64=_b64(hashlib.sha256(field_name.encode()).digest()),
         document_digest_b64=_b64(hashlib.sha256(b"revision " + field_name.encode()).digest()),
         byte_range=(0, 1000, 9192, 500),
-        subfilter="/ETSI.CAdES.detached",
     )
     return replace(base, **changes)  # type: ignore[arg-type]
 

@@ -17,6 +17,7 @@ from certify.ports import AuthorityRecord, DocumentEntry, OfficerRecord
 from certify.verdicts import Reason, SignatureCheck, Validation
 from certify.verifier import Verifier
 from tests.certify.conftest import FakeObjectStore
+from tests.samples import signature_check
 
 NOW = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)
 COPY = b"%PDF-1.7\n...signed copy...\n%%EOF\n"
@@ -29,33 +30,16 @@ class Clock:
 
 
 def signature(role: str, kind: str = "signature") -> SignatureCheck:
-    return SignatureCheck(
+    return signature_check(
         field_name=role,
         kind=kind,
         role=role,
         signer=role,
-        organisation="UBND phường Tân Phú",
         certificate_serial="1",
         certificate_sha256=hashlib.sha256(role.encode()).hexdigest(),
-        issuer="CA",
-        intact=True,
-        valid=True,
-        trusted=True,
-        certificate_status="good",
-        indication="TOTAL_PASSED",
-        sub_indication=None,
         signing_time=NOW,
-        claimed_time=None,
-        tsa="TSA",
         coverage="ENTIRE_FILE",
         modification_level=None,
-        digest_algorithm="sha256",
-        signature_algorithm="rsassa_pss",
-        signature_value_b64="AA==",
-        signed_attrs_sha256_b64="AA==",
-        document_digest_b64="AA==",
-        byte_range=(0, 1, 2, 3),
-        subfilter="/ETSI.CAdES.detached",
     )
 
 
