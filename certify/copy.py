@@ -2,18 +2,22 @@
 # mypy: disable-error-code="no-untyped-call"
 """Build the certified copy (bản sao điện tử) from scanned pages, ready to be signed.
 
-One PDF page per scanned page at the scan's true size; JPEG data embedded byte-exact by
-img2pdf, PNG losslessly. Every page gets a footer with the certification number and
-"trang i/n" (TT 01/2020 art. 10: every page of the original is in the copy, and is numbered).
-The last page is extended downwards by a strip holding the certification text (lời chứng,
-NĐ 23/2015 annex as re-issued by NĐ 280/2025), a QR code with the verification link, and two
-empty signature fields created before any signature (NĐ 45/2020 art. 10 cl. 3 b: the
-certifier signs, then the authority seals):
+One PDF page per scanned page, on the paper of the original (``certify.copy_layout``: A4 for
+an A4 scan, the scan at its true size or shrunk by at most 6 % to keep a footer band free);
+JPEG data embedded byte-exact by img2pdf, PNG losslessly. Every page gets a footer with the
+certification number and "trang i/N" (TT 01/2020 art. 10: every page of the original is in
+the copy, and is numbered). The certification text (lời chứng, NĐ 23/2015 annex as re-issued
+by NĐ 280/2025), a QR code with the verification link and two empty signature fields created
+before any signature (NĐ 45/2020 art. 10 cl. 3 b: the certifier signs, then the authority
+seals) go below the last scan when it leaves room, otherwise on an added final page of the
+same size; nothing is drawn over a scan.
 
 - ``officer`` — the certifier's personal signature (the certification signature, DocMDP
   P=2 set by the signer);
-- ``seal`` — the authority's seal; its field lock (``/Lock``: FieldMDP All, P=1) moves the
-  document to "no changes" once it is signed.
+- ``seal`` — the authority's seal; its field lock (``/Lock``: FieldMDP Include [officer,
+  seal], P=1) moves the document to "no changes" once it is signed. Include rather than All:
+  a PAdES document timestamp adds a field after the seal, and EU DSS reports any new field
+  after an Action=All lock as a change it restricts (``docs/validators.md``).
 
 The document is PDF/A-2b (ISO 19005-2): XMP metadata with ``pdfaid:part=2``,
 ``conformance=B``, an sRGB output intent, the font embedded, a trailer ``/ID``, and it is
@@ -27,15 +31,13 @@ import dataclasses
 import datetime as dt
 import io
 import tempfile
-import textwrap
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Final
 
 import img2pdf
-import qrcode
 from PIL import ImageCms
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.generic import pdf_name
@@ -50,6 +52,7 @@ from pyhanko.sign.fields import (
     append_signature_field,
 )
 
+from certify import copy_layout as layout
 from certify.errors import CertifyError, InvalidInputError
 from certify.fonts import PreparedFont, prepare_font
 from certify.intake import ScanPage
@@ -67,17 +70,10 @@ OFFICER_FIELD: Final = "officer"
 SEAL_FIELD: Final = "seal"
 REGISTER_CODE: Final = "SCT/BS"
 
-# Layout of the strip added below the last page (points).
-_MARGIN: Final = 18.0
-_MIN_WIDTH: Final = 460.0  # a narrow scan gets a wider last page so the block fits
-_QR_SIZE: Final = 78.0
-_QR_COLUMN: Final = 110.0
-_GAP: Final = 12.0
-_BOX_H: Final = 56
-_FOOTER_SIZE: Final = 6.5
-_TEXT_SIZE: Final = 10.0
-_HEAD_SIZE: Final = 10.5
-_LEADING: Final = 1.3
+# The lời chứng block: at most this wide (centred on wide pages), and on an added page this
+# far below the top edge (room for the line that binds the page to the copy).
+_BLOCK_MAX_WIDTH: Final = 560.0
+_BLOCK_PAGE_TOP: Final = 60.0
 
 
 class CopyBuildError(CertifyError):
@@ -119,9 +115,10 @@ def certification_lines(text: CertificationText) -> list[str]:
 
 
 def _default_seal_spec_options() -> dict[str, Any]:
-    # Once the seal is on, nothing may change but LTV data and timestamps (DESIGN.md: sign).
+    # Once the seal is on, nothing may change but LTV data and timestamps (DESIGN.md: sign):
+    # P=1 says so for the whole document; the field lock names both signatures.
     return {
-        "field_mdp_spec": FieldMDPSpec(FieldMDPAction.ALL),
+        "field_mdp_spec": FieldMDPSpec(FieldMDPAction.INCLUDE, fields=[OFFICER_FIELD, SEAL_FIELD]),
         "doc_mdp_update_value": MDPPerm.NO_CHANGES,
     }
 
@@ -191,7 +188,8 @@ class CopyBuilder:
 
         ``officer_spec_options`` / ``seal_spec_options`` are extra :class:`SigFieldSpec`
         fields for the two signature fields (e.g. ``seed_value_dict``); by default the seal
-        field carries a lock (FieldMDP All, DocMDP P=1) and the officer field none. Pass
+        field carries a lock (FieldMDP Include [officer, seal], DocMDP P=1) and the officer
+        field none. Pass
         ``seal_spec_options={"field_mdp_spec": None, "doc_mdp_update_value": None}`` to drop
         the seal's lock.
 
@@ -243,7 +241,7 @@ class CopyBuilder:
     ) -> None:
         sizes = iter([(p.width_pt, p.height_pt) for p in pages])
 
-        def layout(_w: int, _h: int, _dpi: object) -> tuple[float, float, float, float]:
+        def img_layout(_w: int, _h: int, _dpi: object) -> tuple[float, float, float, float]:
             w, h = next(sizes)
             return w, h, w, h
 
@@ -252,7 +250,7 @@ class CopyBuilder:
         with tempfile.TemporaryFile() as raw:
             img2pdf.convert(
                 *[str(p.path) for p in pages],
-                layout_fun=layout,
+                layout_fun=img_layout,
                 nodate=True,
                 rotation=img2pdf.Rotation.none,
                 first_frame_only=True,
@@ -266,145 +264,110 @@ class CopyBuilder:
 
         font_ref = self._font.embed(w)
         bold_ref = self._bold.embed(w) if self._bold is not None else font_ref
-        bold = self._bold or self._font
+        painter = layout.BlockPainter(self._font, self._bold or self._font)
+        lines = certification_lines(text)
+        block = layout.Block(
+            head=lines[:3],
+            officer_heading=lines[3],
+            certifier_name=text.certifier_name,
+            certifier_title=text.certifier_title,
+            authority_name=text.authority_name,
+            verify_url=verify_url,
+        )
 
         n = len(pages)
-        footer = f"Số chứng thực {text.reference} — trang {{i}}/{n}"
-        page_refs = [w.find_page_for_modification(i)[0] for i in range(n)]
-        for i, page_ref in enumerate(page_refs[:-1]):
-            page = page_ref.get_object()
-            ops = self._footer_ops(footer.format(i=i + 1), float(page["/MediaBox"][2]))
-            _add_font_resources(page, font_ref, bold_ref)
-            _append_content(w, page, ops)
+        placements = [layout.place_scan(p.width_pt, p.height_pt) for p in pages]
+        last = placements[-1]
+        block_w = min(last.page_w - 2 * layout.SIDE_MARGIN, _BLOCK_MAX_WIDTH)
+        needed = painter.height(block, block_w) + 2 * layout.GAP
+        on_last = block_w >= layout.BLOCK_MIN_WIDTH and last.free_below >= needed
+        total = n if on_last else n + 1
+        footer = f"Số chứng thực {text.reference} — trang {{i}}/{total}"
 
-        last = page_refs[-1].get_object()
-        fields = self._decorate_last_page(
-            w,
-            last,
-            text,
-            verify_url,
-            footer.format(i=n),
-            bold,
-        )
-        _add_font_resources(last, font_ref, bold_ref)
+        page_refs = [w.find_page_for_modification(i)[0] for i in range(n)]
+        for i, (page_ref, place) in enumerate(zip(page_refs, placements, strict=True)):
+            page = page_ref.get_object()
+            _set_media_box(page, place.page_w, place.page_h)
+            pre = b"q %s 0 0 %s %s %s cm\n" % layout.nums(
+                place.scale, place.scale, place.x, place.y
+            )
+            post = b"\nQ\n" + layout.footer_ops(self._font, footer.format(i=i + 1), place.page_w)
+            _add_font_resources(page, font_ref, bold_ref)
+            _wrap_content(w, page, pre, post)
+
+        if on_last:
+            x0 = (last.page_w - block_w) / 2
+            drawn = painter.draw(block, x0, last.y - layout.GAP, block_w)
+            _append_content(w, page_refs[-1].get_object(), drawn.ops)
+        else:
+            drawn = self._add_block_page(w, painter, block, last, total, footer, text)
+            _add_font_resources(
+                w.find_page_for_modification(total - 1)[0].get_object(), font_ref, bold_ref
+            )
 
         for name, box, opts in (
-            (OFFICER_FIELD, fields[0], officer_opts),
-            (SEAL_FIELD, fields[1], seal_opts),
+            (OFFICER_FIELD, drawn.officer_box, officer_opts),
+            (SEAL_FIELD, drawn.seal_box, seal_opts),
         ):
-            spec = SigFieldSpec(
-                sig_field_name=name, box=box, on_page=n - 1, empty_field_appearance=True
-            )
+            # An empty appearance: the seal's look is in the page (certify.copy_layout), and
+            # the certifier's is drawn when the certifier signs.
+            spec = SigFieldSpec(sig_field_name=name, box=box, on_page=total - 1)
             append_signature_field(w, dataclasses.replace(spec, **opts))
 
         self._add_pdfa(w, text, title, created_at)
         w.write(out)
 
-    def _footer_ops(self, line: str, page_width: float, y: float = 4.0) -> bytes:
-        width = self._font.width(line, _FOOTER_SIZE)
-        x = max(2.0, page_width - width - 6.0)
-        return b"q 0 g " + _text_op(self._font, b"/F1", _FOOTER_SIZE, x, y, line) + b" Q\n"
-
-    def _decorate_last_page(
+    def _add_block_page(
         self,
         w: PdfFileWriter,
-        page: generic.DictionaryObject,
-        text: CertificationText,
-        verify_url: str,
+        painter: layout.BlockPainter,
+        block: layout.Block,
+        last: layout.Placement,
+        total: int,
         footer: str,
-        bold: PreparedFont,
-    ) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]]:
-        """Extend the page downwards by the strip and draw the block; return field boxes."""
-        font = self._font
-        box = [float(v) for v in page["/MediaBox"]]
-        scan_w, scan_h = box[2] - box[0], box[3] - box[1]
-        width = max(scan_w, _MIN_WIDTH)
-
-        col_x = _MARGIN + _QR_COLUMN + _GAP
-        col_w = width - col_x - _MARGIN
-        sub_w = (col_w - _GAP) / 2
-        box_w = min(170.0, sub_w)
-
-        lines = certification_lines(text)
-        head = lines[:3]
-        text_h = _TEXT_SIZE * _LEADING
-        # Sub-columns: officer (heading, box, name, title) | authority (name, box).
-        officer_below = _wrap(font, text.certifier_title, _TEXT_SIZE, sub_w)
-        name_lines = _wrap(bold, text.certifier_name, _TEXT_SIZE, sub_w)
-        authority_lines = _wrap(bold, text.authority_name.upper(), _TEXT_SIZE, sub_w)
-        heading_lines = _wrap(bold, lines[3], _TEXT_SIZE, sub_w)
-        above = max(len(heading_lines), len(authority_lines))
-        below = len(name_lines) + len(officer_below)
-        strip = (
-            10.0  # top padding
-            + len(head) * _HEAD_SIZE * _LEADING
-            + 6.0
-            + above * text_h
-            + 4.0
-            + _BOX_H
-            + 4.0
-            + below * text_h
-            + 6.0
-            + 12.0  # footer line
+        text: CertificationText,
+    ) -> layout.BlockLayout:
+        """Add a final page, the size of the last scan's page when the block fits on it (A4
+        otherwise), holding the block under a line that binds it to the copy."""
+        page_w, page_h = last.page_w, last.page_h
+        block_w = min(page_w - 2 * layout.SIDE_MARGIN, _BLOCK_MAX_WIDTH)
+        top = page_h - _BLOCK_PAGE_TOP
+        if (
+            block_w < layout.BLOCK_MIN_WIDTH
+            or top - painter.height(block, block_w) < layout.FOOTER_BAND
+        ):
+            page_w, page_h = layout.PAPERS["A4"]
+            block_w = min(page_w - 2 * layout.SIDE_MARGIN, _BLOCK_MAX_WIDTH)
+            top = page_h - _BLOCK_PAGE_TOP
+        x0 = (page_w - block_w) / 2
+        intro = [
+            f"Trang lời chứng của bản sao số chứng thực {text.reference}, gồm {total} trang.",
+            f"Certification page of copy no. {text.number}, book {text.book}-{text.register_code},"
+            f" {total} pages in all.",
+        ]
+        ops = [b"q 0 g"]
+        y = top + 2 * layout.SMALL_SIZE * layout.LEADING + 6.0
+        for line in intro:
+            y -= layout.SMALL_SIZE * layout.LEADING
+            ops.append(layout.centered(self._font, b"/F1", layout.SMALL_SIZE, x0, block_w, y, line))
+        ops.append(b"Q\n")
+        drawn = painter.draw(block, x0, top, block_w)
+        page = generic.DictionaryObject(
+            {
+                pdf_name("/Type"): pdf_name("/Page"),
+                pdf_name("/Resources"): generic.DictionaryObject(),
+                pdf_name("/Contents"): generic.ArrayObject(),
+            }
         )
-        strip = float(round(max(strip, _QR_SIZE + 60.0) + 0.4999))
-        dx = (width - scan_w) / 2
-        # The scan keeps its size and is moved up by the strip height (and centred if the
-        # page had to be widened): nothing of it is covered (DOMAIN.md: lời chứng).
-        page["/MediaBox"] = generic.ArrayObject(
-            generic.FloatObject(v) for v in (0, 0, round(width, 3), round(scan_h + strip, 3))
+        _set_media_box(page, page_w, page_h)
+        content = (
+            b"\n".join(ops)
+            + drawn.ops
+            + layout.footer_ops(self._font, footer.format(i=total), page_w)
         )
-        for key in ("/CropBox", "/TrimBox", "/BleedBox", "/ArtBox"):
-            page.pop(key, None)
-
-        ops: list[bytes] = []
-        # a thin rule marks where the scan ends and the certification begins
-        ops.append(b"q 0.6 G 0.5 w %s %s m %s %s l S Q" % _nums(0, strip, width, strip))
-        y = strip - 10.0
-        for line in head:
-            y -= _HEAD_SIZE * _LEADING
-            ops.append(_centered(bold, b"/F2", _HEAD_SIZE, col_x, col_w, y + 2.5, line))
-        y -= 6.0
-        left_x, right_x = col_x, col_x + sub_w + _GAP
-        y_sub = y
-        for line in heading_lines:
-            y_sub -= text_h
-            ops.append(_centered(bold, b"/F2", _TEXT_SIZE, left_x, sub_w, y_sub + 2.5, line))
-        y_auth = y
-        for line in authority_lines:
-            y_auth -= text_h
-            ops.append(_centered(bold, b"/F2", _TEXT_SIZE, right_x, sub_w, y_auth + 2.5, line))
-        y -= above * text_h + 4.0
-        box_top = y
-        box_bottom = box_top - _BOX_H
-        officer_box = _int_box(left_x + (sub_w - box_w) / 2, box_bottom, box_w)
-        seal_box = _int_box(right_x + (sub_w - box_w) / 2, box_bottom, box_w)
-        y = box_bottom - 4.0
-        for line in name_lines:
-            y -= text_h
-            ops.append(_centered(bold, b"/F2", _TEXT_SIZE, left_x, sub_w, y + 2.5, line))
-        for line in officer_below:
-            y -= text_h
-            ops.append(_centered(font, b"/F1", _TEXT_SIZE, left_x, sub_w, y + 2.5, line))
-
-        # QR code (vector), top of the left column, with a caption under it.
-        qr_y = strip - 10.0 - _QR_SIZE
-        qr_x = _MARGIN + (_QR_COLUMN - _QR_SIZE) / 2
-        ops.append(_qr_ops(verify_url, qr_x, qr_y, _QR_SIZE))
-        cap_y = qr_y - 2.0
-        for line in ["Quét mã để kiểm tra bản sao", *_wrap_url(font, verify_url, 6.0, _QR_COLUMN)]:
-            cap_y -= 6.0 * 1.25
-            if cap_y < 14.0:
-                break
-            ops.append(_centered(font, b"/F1", 6.0, _MARGIN, _QR_COLUMN, cap_y, line))
-
-        width_footer = font.width(footer, _FOOTER_SIZE)
-        ops.append(_text_op(font, b"/F1", _FOOTER_SIZE, width - width_footer - 6.0, 4.0, footer))
-
-        pre = b"q 1 0 0 1 %s %s cm\n" % _nums(dx, strip)
-        post = b"\nQ\nq 0 g\n" + b"\n".join(ops) + b"\nQ\n"
-        _wrap_content(w, page, pre, post)
-        return officer_box, seal_box
+        page["/Contents"] = _stream(w, content)
+        w.insert_page(page)
+        return drawn
 
     def _add_pdfa(
         self,
@@ -459,90 +422,15 @@ class CopyBuilder:
         ]
 
 
-# --- content-stream helpers ------------------------------------------------------------------
+# --- page helpers ---------------------------------------------------------------------------
 
 
-def _nums(*values: float) -> tuple[bytes, ...]:
-    return tuple(_num(v) for v in values)
-
-
-def _num(v: float) -> bytes:
-    s = f"{v:.3f}".rstrip("0").rstrip(".")
-    return (s if s not in ("-0", "") else "0").encode("ascii")
-
-
-def _text_op(font: PreparedFont, res: bytes, size: float, x: float, y: float, s: str) -> bytes:
-    glyphs, _ = font.encode(s)
-    return b"BT %s %s Tf %s %s Td <%s> Tj ET" % (
-        res,
-        _num(size),
-        _num(x),
-        _num(y),
-        glyphs.hex().encode("ascii"),
+def _set_media_box(page: generic.DictionaryObject, width: float, height: float) -> None:
+    page["/MediaBox"] = generic.ArrayObject(
+        generic.FloatObject(round(v, 3)) for v in (0, 0, width, height)
     )
-
-
-def _centered(
-    font: PreparedFont, res: bytes, size: float, x: float, width: float, y: float, s: str
-) -> bytes:
-    w = font.width(s, size)
-    return _text_op(font, res, size, x + max(0.0, (width - w) / 2), y, s)
-
-
-def _wrap(font: PreparedFont, s: str, size: float, width: float) -> list[str]:
-    """Greedy word wrap to ``width`` points; a word longer than a line is kept whole."""
-    words = s.split()
-    lines: list[str] = []
-    current = ""
-    for word in words:
-        candidate = f"{current} {word}" if current else word
-        if current and font.width(candidate, size) > width:
-            lines.append(current)
-            current = word
-        else:
-            current = candidate
-    if current:
-        lines.append(current)
-    return lines or [""]
-
-
-def _wrap_url(font: PreparedFont, url: str, size: float, width: float) -> list[str]:
-    per_line = max(8, int(width / max(font.width("n", size), 0.1)))
-    return textwrap.wrap(url, per_line, break_on_hyphens=False)[:3]
-
-
-def _int_box(x: float, y: float, w: float) -> tuple[int, int, int, int]:
-    x0, y0 = round(x), round(y)
-    return x0, y0, x0 + round(w), y0 + _BOX_H
-
-
-def _qr_ops(data: str, x: float, y: float, size: float) -> bytes:
-    """The QR code as filled rectangles, one per horizontal run of dark modules."""
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
-    qr.add_data(data)
-    qr.make(fit=True)
-    matrix: list[list[bool]] = qr.get_matrix()
-    count = len(matrix)
-    scale = size / count
-    runs: list[bytes] = []
-    for r, row in enumerate(matrix):
-        for start, length in _runs(row):
-            runs.append(b"%d %d %d 1 re" % (start, count - 1 - r, length))
-    return (
-        b"q 1 0 0 1 %s %s cm %s 0 0 %s 0 0 cm 0 g\n" % (_num(x), _num(y), _num(scale), _num(scale))
-        + b"\n".join(runs)
-        + b"\nf Q"
-    )
-
-
-def _runs(row: list[bool]) -> Iterator[tuple[int, int]]:
-    start = -1
-    for i, dark in enumerate([*row, False]):
-        if dark and start < 0:
-            start = i
-        elif not dark and start >= 0:
-            yield start, i - start
-            start = -1
+    for key in ("/CropBox", "/TrimBox", "/BleedBox", "/ArtBox"):
+        page.pop(key, None)
 
 
 def _add_font_resources(page: generic.DictionaryObject, regular: object, bold: object) -> None:

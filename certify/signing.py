@@ -8,7 +8,10 @@ Both fields exist in the copy before the first signature (``certify.copy``).
    field and LTV data may follow.
 2. The authority's seal signs second; its field's lock dictionary (``/Lock``, ``/P 1``, set
    when the field was made) moves the document to "no changes", so nothing may follow but
-   LTV data and document timestamps (ISO 32000-2 §12.7.5.5).
+   LTV data and document timestamps (ISO 32000-2 §12.7.5.5). The seal's box was drawn into
+   the page when the copy was built and its widget keeps its empty appearance: a widget
+   whose appearance changes after the certifier signed is a "visual difference" on the
+   certifier's signature for EU DSS (``docs/validators.md``).
 3. Each signature is PAdES (ETSI EN 319 142-1) with an RFC 3161 signature timestamp (B-T);
    then one DSS with the revocation data of both (B-LT) and a document timestamp over it
    (B-LTA), in one incremental update.
@@ -38,7 +41,7 @@ from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.stamp.base import BaseStamp, BaseStampStyle
 
-from certify import pdf_speedups
+from certify import copy_layout, pdf_speedups
 from certify.errors import CertifyError, SigningError
 from certify.fonts import PreparedFont
 
@@ -93,13 +96,11 @@ class SignatureText:
 
 
 _STAMP_FONT = "/F1"  # the copy's regular font on the last page (certify.copy)
-_STAMP_SIZE = 6.0
-_STAMP_LEADING = 8.5
 
 
 @dataclass(frozen=True)
 class PreparedFontStampStyle(BaseStampStyle):
-    """The visible appearance of both signatures: who signed and when, in Vietnamese.
+    """The certifier's signature appearance: who signed and when, in Vietnamese.
 
     It draws with the Unicode font the copy already embeds (``/F1`` of the last page), so a
     signature adds no font: pyHanko's own text stamps embed and subset a font on every
@@ -135,23 +136,23 @@ class _PreparedFontStamp(BaseStamp):
         self.set_resource(
             category=content.ResourceType.FONT, name=generic.NameObject(_STAMP_FONT), value=font_ref
         )
-        lines = [
-            "Ký số bởi / Signed by:",
-            str(self._params.get("signer", "")),
-            f"Thời gian / Time: {self._params.get('ts', '')}",
-        ]
-        box = self.box
-        top = box.height / 2 + _STAMP_LEADING * (len(lines) / 2) - _STAMP_SIZE
-        ops = [b"BT 0 g"]
-        for i, line in enumerate(lines):
-            glyphs, _ = style.font.encode(line)
-            y = top - i * _STAMP_LEADING
-            ops.append(
-                b"%s %g Tf 1 0 0 1 4 %.2f Tm <%s> Tj"
-                % (_STAMP_FONT.encode(), _STAMP_SIZE, y, glyphs.hex().encode())
+        lines = copy_layout.officer_stamp_lines(
+            str(self._params.get("signer", "")), str(self._params.get("ts", ""))
+        )
+        return [
+            copy_layout.stamp_text_ops(
+                style.font, _STAMP_FONT.encode(), lines, float(self.box.height)
             )
-        ops.append(b"ET")
-        return ops
+        ]
+
+
+class _NoAppearance(BaseStampStyle):
+    """For a widget whose look is in the page already: pyHanko leaves its appearance as is."""
+
+    def create_stamp(
+        self, writer: BasePdfFileWriter, box: layout.BoxConstraints, text_params: dict[str, Any]
+    ) -> BaseStamp:
+        return None  # type: ignore[return-value]  # pyHanko: no stamp, appearance unchanged
 
 
 def _last_page_font(writer: BasePdfFileWriter) -> generic.PdfObject:
@@ -259,8 +260,8 @@ class CopySigner:
             name=text.authority_name,
         )
         try:
-            self._sign_once(document, officer_meta, officer, timestamper)
-            self._sign_once(document, seal_meta, seal, timestamper)
+            self._sign_once(document, officer_meta, officer, timestamper, self._stamp_style)
+            self._sign_once(document, seal_meta, seal, timestamper, _NoAppearance())
             self._archive(document, timestamper, chain, ocsps, crls)
         except CertifyError:
             raise
@@ -295,10 +296,11 @@ class CopySigner:
         meta: signers.PdfSignatureMetadata,
         signer: Signer,
         timestamper: TimeStamper,
+        stamp_style: BaseStampStyle | None,
     ) -> None:
         writer = IncrementalPdfFileWriter(document)
         pdf_signer = signers.PdfSigner(
-            meta, signer=signer, timestamper=timestamper, stamp_style=self._stamp_style
+            meta, signer=signer, timestamper=timestamper, stamp_style=stamp_style
         )
         shown_time = dt.datetime.now(VN_TZ).strftime("%d/%m/%Y %H:%M (GMT+7)")
         pdf_signer.sign_pdf(

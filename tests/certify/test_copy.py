@@ -8,7 +8,9 @@ import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
+import pikepdf
 import pytest
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -21,8 +23,9 @@ from certify.copy import (
     CopyBuilder,
     certification_lines,
 )
+from certify.copy_layout import FOOTER_BAND
 from certify.errors import InvalidInputError
-from certify.intake import IntakeResult, ScanLimits, ScanPage, _content_ops, _mul, read_scan
+from certify.intake import IntakeResult, ScanLimits, ScanPage, read_scan
 from tests.certify.conftest import jpeg_bytes, make_page_image, png_bytes
 
 VERIFY_URL = "https://chungthuc.example.gov.vn/v/7Qk2mZ9pXc4RtB1nLs8W"
@@ -82,35 +85,80 @@ def _media_box(page: generic.DictionaryObject) -> tuple[float, ...]:
     return tuple(float(v) for v in page["/MediaBox"])
 
 
-def _image_rect(page: generic.DictionaryObject) -> tuple[float, float, float, float]:
-    """Where the page's one image is drawn: (x0, y0, x1, y1), from the content stream's cm."""
-    contents = page["/Contents"]
-    parts = list(contents) if isinstance(contents, generic.ArrayObject) else [contents]
-    data = b"\n".join(p.get_object().data for p in parts)
-    ctm = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
-    stack = []
-    found = []
-    for op, args in _content_ops(data):
-        if op == "q":
-            stack.append(ctm)
-        elif op == "Q":
-            ctm = stack.pop()
-        elif op == "cm":
-            ctm = _mul(tuple(float(x) for x in args if isinstance(x, float)), ctm)
-        elif op == "Do":
-            found.append((ctm[4], ctm[5], ctm[4] + ctm[0], ctm[5] + ctm[3]))
-    assert len(found) == 1
-    return found[0]
+def _image_rects(pdf: Path) -> dict[int, list[tuple[float, float, float, float]]]:
+    """Where each page draws its images: (x0, y0, x1, y1) per image, from the content's cm."""
+    found: dict[int, list[tuple[float, float, float, float]]] = {}
+    with pikepdf.open(pdf) as doc:
+        for i, page in enumerate(doc.pages):
+            ctm = pikepdf.Matrix()
+            stack: list[pikepdf.Matrix] = []
+            rects = found.setdefault(i, [])
+            for operands, op in pikepdf.parse_content_stream(page):
+                if str(op) == "q":
+                    stack.append(ctm)
+                elif str(op) == "Q":
+                    ctm = stack.pop()
+                elif str(op) == "cm":
+                    ctm = pikepdf.Matrix(*[float(v) for v in operands]) @ ctm
+                elif str(op) == "Do":
+                    rects.append((ctm.e, ctm.f, ctm.e + ctm.a, ctm.f + ctm.d))
+    return found
+
+
+def _font_sizes(pdf: Path) -> set[float]:
+    """Every font size set (Tf) in the pages and in the widgets' appearance streams."""
+    sizes: set[float] = set()
+    with pikepdf.open(pdf) as doc:
+        streams: list[Any] = list(doc.pages)
+        for page in doc.pages:
+            for annot in page.get("/Annots", []):
+                if "/AP" in annot:
+                    streams.append(annot.AP.N)
+        for stream in streams:
+            for operands, op in pikepdf.parse_content_stream(stream):
+                if str(op) == "Tf":
+                    sizes.add(float(operands[1]))
+    return sizes
+
+
+def _words(pdf: Path, page: int) -> list[tuple[str, float, float, float, float]]:
+    """pdftotext's word boxes on ``page`` (1-based) in PDF coordinates: (word, x0, y0, x1, y1)."""
+    out = subprocess.run(
+        ["pdftotext", "-bbox", "-f", str(page), "-l", str(page), str(pdf), "-"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    root = ElementTree.fromstring(out)  # noqa: S314 - poppler's output for our own file
+    ns = {"x": "http://www.w3.org/1999/xhtml"}
+    [pg] = root.iterfind(".//x:page", ns)
+    height = float(pg.get("height", "0"))
+    return [
+        (
+            w.text or "",
+            float(w.get("xMin", "0")),
+            height - float(w.get("yMax", "0")),
+            float(w.get("xMax", "0")),
+            height - float(w.get("yMin", "0")),
+        )
+        for w in pg.iterfind("x:word", ns)
+    ]
+
+
+def _overlaps(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+A4 = pytest.approx((0, 0, 595.276, 841.89), abs=0.01)
 
 
 # --- text ---------------------------------------------------------------------------------------
 
 
 @needs_poppler
-def test_last_page_carries_the_certification_text(
+def test_the_block_page_carries_the_certification_text(
     copy_pdf: Path, cert_text: CertificationText
 ) -> None:
-    text = _pdftotext(copy_pdf, 3)
+    text = _pdftotext(copy_pdf, 4)
     for line in certification_lines(cert_text):
         assert line in text
     assert "Chứng thực bản sao đúng với bản chính." in text
@@ -119,14 +167,23 @@ def test_last_page_carries_the_certification_text(
     assert "Nguyễn Thị Hồng Nhung" in text
     assert "Phó Chủ tịch Ủy ban nhân dân phường" in text
     assert "ỦY BAN NHÂN DÂN PHƯỜNG TÂN PHÚ" in " ".join(text.split())
+    # the added page says whose it is
+    assert "Trang lời chứng của bản sao số chứng thực 1234 quyển số 01/2026-SCT/BS" in text
+    assert "gồm 4 trang" in text
+    # the seal's box is in the page: it does not change when the seal signs
+    assert "Con dấu điện tử / Electronic seal:" in text
+    # the URL is whole on one line, under the bilingual caption
+    assert VERIFY_URL in text
+    assert "Scan the QR code or open the link to verify this copy:" in text
 
 
 @needs_poppler
 def test_every_page_has_the_footer(copy_pdf: Path) -> None:
-    for i in (1, 2, 3):
+    for i in (1, 2, 3, 4):
         text = _pdftotext(copy_pdf, i)
-        assert f"Số chứng thực 1234 quyển số 01/2026-SCT/BS — trang {i}/3" in text
-    assert "Chứng thực bản sao" not in _pdftotext(copy_pdf, 1)
+        assert f"Số chứng thực 1234 quyển số 01/2026-SCT/BS — trang {i}/4" in text
+    for i in (1, 2, 3):
+        assert "Chứng thực bản sao" not in _pdftotext(copy_pdf, i)
 
 
 @needs_poppler
@@ -134,7 +191,7 @@ def test_every_page_has_the_footer(copy_pdf: Path) -> None:
 def test_qr_code_decodes_to_the_verify_url(copy_pdf: Path, tmp_path: Path) -> None:
     prefix = tmp_path / "render"
     subprocess.run(
-        ["pdftoppm", "-r", "150", "-png", "-f", "3", "-l", "3", str(copy_pdf), str(prefix)],
+        ["pdftoppm", "-r", "150", "-png", "-f", "4", "-l", "4", str(copy_pdf), str(prefix)],
         check=True,
     )
     [png] = tmp_path.glob("render*.png")
@@ -152,6 +209,12 @@ def test_font_is_embedded(copy_pdf: Path) -> None:
         assert row.split()[-5:-3] == ["yes", "yes"]  # emb, sub
 
 
+def test_no_text_is_smaller_than_8_points(copy_pdf: Path) -> None:
+    sizes = _font_sizes(copy_pdf)
+    assert sizes  # footer, block, seal box
+    assert min(sizes) >= 8.0
+
+
 # --- images and geometry ----------------------------------------------------------------------
 
 
@@ -162,46 +225,85 @@ def test_jpeg_scans_are_embedded_byte_exact(copy_pdf: Path, three_pages: list[Sc
             assert page.read_bytes() in data
 
 
-def test_pages_have_the_scans_true_size_and_the_strip_is_below_the_scan(
+def test_a4_scans_make_a4_pages_at_true_size_above_the_footer_band(
     copy_pdf: Path, three_pages: list[ScanPage]
 ) -> None:
     reader = _reader(copy_pdf)
-    assert int(reader.root["/Pages"]["/Count"]) == 3
-    for i, scan in enumerate(three_pages[:-1]):
-        page = _page(reader, i)
-        assert _media_box(page) == pytest.approx((0, 0, scan.width_pt, scan.height_pt), abs=0.01)
-        assert _image_rect(page) == pytest.approx((0, 0, scan.width_pt, scan.height_pt), abs=0.01)
-    last_scan = three_pages[-1]
-    last = _page(reader, 2)
-    x0, y0, x1, y1 = _media_box(last)
-    assert (x0, y0) == (0, 0)
-    assert x1 == pytest.approx(last_scan.width_pt, abs=0.01)
-    strip = y1 - last_scan.height_pt
-    assert strip > 100
-    # the scan keeps its size and sits above the strip
-    assert _image_rect(last) == pytest.approx((0, strip, last_scan.width_pt, y1), abs=0.01)
-    # every signature widget is inside the strip
-    for _, _, ref in enumerate_sig_fields(reader):
-        llx, lly, urx, ury = (float(v) for v in ref.get_object()["/Rect"])
-        assert 0 <= lly < ury <= strip
-        assert 0 <= llx < urx <= x1
+    assert int(reader.root["/Pages"]["/Count"]) == 4
+    rects = _image_rects(copy_pdf)
+    for i, scan in enumerate(three_pages):
+        assert _media_box(_page(reader, i)) == A4
+        [(x0, y0, x1, y1)] = rects[i]
+        assert y0 >= FOOTER_BAND - 0.01 and y1 <= 841.9  # above the band, on the page
+        assert x0 >= -0.01 and x1 <= 595.3
+        assert (x1 - x0) / (y1 - y0) == pytest.approx(scan.width_pt / scan.height_pt, rel=1e-3)
+        scale = (x1 - x0) / scan.width_pt
+        if i < 2:  # smaller than the sheet: true size, at the top
+            assert scale == pytest.approx(1.0)
+            assert y1 == pytest.approx(841.89, abs=0.01)
+        else:  # a full A4 scan gives up at most 6 % to the footer band
+            assert 0.94 <= scale < 1.0
+    assert rects[3] == []  # the block's own page has no image
+    assert _media_box(_page(reader, 3)) == A4
 
 
-def test_narrow_scan_gets_a_wider_last_page_without_covering_it(
+@needs_poppler
+def test_nothing_of_ours_is_drawn_over_a_scan(copy_pdf: Path) -> None:
+    rects = _image_rects(copy_pdf)
+    for i in range(3):
+        words = _words(copy_pdf, i + 1)
+        assert words  # the footer
+        for word in words:
+            for rect in rects[i]:
+                assert not _overlaps(word[1:], rect), (i, word)
+
+
+@needs_poppler
+def test_the_block_goes_below_a_scan_that_leaves_room(
     builder: CopyBuilder, cert_text: CertificationText, workdir: Path, tmp_path: Path
 ) -> None:
-    receipt = _scan(jpeg_bytes(make_page_image(600, 1800), dpi=300), workdir).pages
-    data = builder.build(receipt, cert_text, VERIFY_URL, title="Biên lai")
-    path = tmp_path / "narrow.pdf"
-    path.write_bytes(data)
-    last = _page(_reader(path), 0)
-    _, _, x1, y1 = _media_box(last)
-    assert x1 >= 460
-    ix0, _, ix1, iy1 = _image_rect(last)
-    assert ix1 - ix0 == pytest.approx(receipt[0].width_pt, abs=0.01)
-    assert iy1 == pytest.approx(y1, abs=0.01)
-    assert ix0 >= 0
-    assert ix1 <= x1
+    # half an A4 sheet (a receipt): one A4 page, the block under the scan
+    receipt = _scan(jpeg_bytes(make_page_image(1240, 876), dpi=150), workdir).pages
+    path = tmp_path / "receipt.pdf"
+    path.write_bytes(builder.build(receipt, cert_text, VERIFY_URL, title="Biên lai"))
+    reader = _reader(path)
+    assert int(reader.root["/Pages"]["/Count"]) == 1
+    assert _media_box(_page(reader, 0)) == A4
+    [scan_rect] = _image_rects(path)[0]
+    assert scan_rect[2] - scan_rect[0] == pytest.approx(receipt[0].width_pt, abs=0.01)
+    for word in _words(path, 1):
+        assert not _overlaps(word[1:], scan_rect), word
+        assert word[2] >= 0
+    text = _pdftotext(path, 1)
+    assert "Chứng thực bản sao đúng với bản chính." in text
+    assert "trang 1/1" in text
+    for _, _, ref in enumerate_sig_fields(reader):
+        box = tuple(float(v) for v in ref.get_object()["/Rect"])
+        assert not _overlaps(box, scan_rect)
+        assert box[1] >= FOOTER_BAND
+
+
+def test_a_landscape_scan_gets_a_landscape_sheet(
+    builder: CopyBuilder, cert_text: CertificationText, workdir: Path
+) -> None:
+    wide = _scan(jpeg_bytes(make_page_image(1754, 1240), dpi=150), workdir).pages
+    reader = PdfFileReader(io.BytesIO(builder.build(wide, cert_text, VERIFY_URL, title="t")))
+    assert _media_box(_page(reader, 0)) == pytest.approx((0, 0, 841.89, 595.276), abs=0.01)
+
+
+def test_an_oversized_scan_keeps_its_size_and_the_block_gets_a_page_like_it(
+    builder: CopyBuilder, cert_text: CertificationText, workdir: Path, tmp_path: Path
+) -> None:
+    # a map, 1.5 x 1 m at 20 dpi: bigger than A3, nothing shrinks it
+    plan = _scan(jpeg_bytes(make_page_image(1181, 787), dpi=20), workdir).pages
+    path = tmp_path / "plan.pdf"
+    path.write_bytes(builder.build(plan, cert_text, VERIFY_URL, title="t"))
+    reader = _reader(path)
+    w, h = plan[0].width_pt, plan[0].height_pt
+    assert _media_box(_page(reader, 0)) == pytest.approx((0, 0, w, h + FOOTER_BAND), abs=0.01)
+    assert _media_box(_page(reader, 1)) == pytest.approx((0, 0, w, h + FOOTER_BAND), abs=0.01)
+    [rect] = _image_rects(path)[0]
+    assert rect == pytest.approx((0, FOOTER_BAND, w, h + FOOTER_BAND), abs=0.01)
 
 
 # --- signature fields --------------------------------------------------------------------------
@@ -211,7 +313,7 @@ def test_two_empty_signature_fields_exist_with_the_seal_locked(copy_pdf: Path) -
     reader = _reader(copy_pdf)
     fields = {name: (value, ref.get_object()) for name, value, ref in enumerate_sig_fields(reader)}
     assert set(fields) == {OFFICER_FIELD, SEAL_FIELD}
-    last_ref, _ = reader.find_page_for_modification(2)
+    last_ref, _ = reader.find_page_for_modification(3)
     for value, field in fields.values():
         assert value is None  # empty
         assert field["/FT"] == "/Sig"
@@ -220,8 +322,15 @@ def test_two_empty_signature_fields_exist_with_the_seal_locked(copy_pdf: Path) -
         assert "/N" in field["/AP"]
     assert "/Lock" not in fields[OFFICER_FIELD][1]
     lock = fields[SEAL_FIELD][1]["/Lock"]
-    assert lock["/Action"] == "/All"
+    # Include both signatures, not All: EU DSS reports any field added after an All lock
+    # (a document timestamp always adds one) as a restricted change; P=1 still forbids all
+    # but DSS and timestamp updates.
+    assert lock["/Action"] == "/Include"
+    assert [str(f) for f in lock["/Fields"]] == [OFFICER_FIELD, SEAL_FIELD]
     assert int(lock["/P"]) == 1
+    # empty appearances: the seal's box is in the page, so signing it changes no pixel
+    for _, field in fields.values():
+        assert field["/AP"]["/N"].data.strip() == b""
     annots = [a.get_object() for a in last_ref.get_object()["/Annots"]]
     assert len(annots) == 2
     # boxes do not overlap
