@@ -8,6 +8,7 @@ dropped whenever the PKI index changes (issue, revoke, import — also from anot
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import threading
 import time
@@ -19,11 +20,14 @@ from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from pyhanko.sign.signers import Signer, SimpleSigner
 from pyhanko.sign.timestamps import TimeStamper
-from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator.errors import PathError, RevokedError, ValidationError
+from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_params
 
@@ -34,6 +38,7 @@ from keys.errors import CertificateExpiredError, CertificateRevokedError
 from keys.tokens import TokenConfig, parse_key_uri, pkcs11_signer
 from keys.tsa import TimeStampAuthority
 
+_SHA256 = hashes.SHA256()
 OCSP_REUSE = 60.0  # seconds an embedded OCSP response is reused across copies
 
 
@@ -112,6 +117,9 @@ class SignerSource:
         self._timestamper: TimeStamper | None = None
         self._generation = -1
         self._ocsp_cache: dict[int, tuple[float, bytes]] = {}
+        self._external_cache: dict[
+            int, tuple[float, tuple[list[asn1_ocsp.OCSPResponse], list[asn1_crl.CertificateList]]]
+        ] = {}
 
     def invalidate(self) -> None:
         """Drop every cached signer (done automatically when the PKI changes)."""
@@ -124,6 +132,7 @@ class SignerSource:
         if gen != self._generation:
             self._signers.clear()
             self._ocsp_cache.clear()
+            self._external_cache.clear()
             self._timestamper = None
             self._generation = gen
 
@@ -278,7 +287,62 @@ class SignerSource:
         crls = [
             asn1_crl.CertificateList.load(self.pki.crl_der(name)) for name in ("root", "issuing")
         ]
+        for cert in targets:
+            if cert.issuer != issuing.subject:
+                ext_ocsps, ext_crls = self._external_revocation(cert)
+                ocsps += ext_ocsps
+                crls += ext_crls
         return [to_asn1_cert(c) for c in chain], ocsps, crls
+
+    def _external_revocation(
+        self, cert: x509.Certificate
+    ) -> tuple[list[asn1_ocsp.OCSPResponse], list[asn1_crl.CertificateList]]:
+        """The revocation data of an imported certificate and its CA chain, fetched from the
+        OCSP and CRL addresses in the certificates (the national CA publishes them), reused
+        for ``OCSP_REUSE`` seconds.
+
+        Raises KeyMaterialError when the status cannot be had or the path does not reach an
+        imported root; CertificateRevokedError when it is revoked.
+        """
+        key = int.from_bytes(cert.fingerprint(_SHA256), "big")
+        with self._lock:
+            self._fresh_cache()
+            cached = self._external_cache.get(key)
+            if cached is not None and time.monotonic() - cached[0] < OCSP_REUSE:
+                return cached[1]
+        roots = [to_asn1_cert(c) for c in self.trusted_roots()]
+        others = [to_asn1_cert(c) for c in self.pki.intermediates()]
+        moment = self._clock()
+
+        async def validate() -> ValidationContext:
+            async with AIOHttpFetcherBackend(per_request_timeout=10) as fetchers:
+                context = ValidationContext(
+                    trust_roots=roots,
+                    other_certs=others,
+                    allow_fetching=True,
+                    fetchers=fetchers,
+                    revocation_mode="hard-fail",
+                    moment=moment,
+                )
+                validator = CertificateValidator(to_asn1_cert(cert), validation_context=context)
+                await validator.async_validate_usage(set())  # type: ignore[no-untyped-call]
+                return context
+
+        try:
+            context = asyncio.run(validate())
+        except RevokedError as exc:
+            raise CertificateRevokedError() from exc
+        except (PathError, ValidationError) as exc:
+            raise KeyMaterialError(
+                "Không kiểm tra được tình trạng thu hồi của chứng thư số được nhập (OCSP/CRL của"
+                " CA cấp). / The revocation status of the imported certificate cannot be"
+                " obtained from its CA's OCSP or CRL.",
+                code="revocation_unavailable",
+            ) from exc
+        material = (list(context.ocsps), list(context.crls))
+        with self._lock:
+            self._external_cache[key] = (time.monotonic(), material)
+        return material
 
     def check_usable(self, cert: x509.Certificate) -> None:
         """Check before signing (TT 15/2025/TT-BKHCN): ``cert`` is valid now and, if the

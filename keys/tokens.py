@@ -72,7 +72,13 @@ def open_session(config: TokenConfig, *, rw: bool = False) -> Any:
     """An open, logged-in session on the token (caller closes it). Raises TokenError."""
     token = _token(config)
     try:
-        return token.open(rw=rw, user_pin=config.user_pin)
+        try:
+            return token.open(rw=rw, user_pin=config.user_pin)
+        except pkcs11.UserAlreadyLoggedIn:
+            # The login is per application, not per session: a long-lived signing session of
+            # this process is logged in already. A session opened without logging in shares
+            # that login, and closing it does not log the other one out.
+            return token.open(rw=rw)
     except pkcs11.PinIncorrect as exc:
         raise TokenError("Sai mã PIN của thiết bị ký số. / Wrong token PIN.") from exc
     except pkcs11.PKCS11Error as exc:

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
+import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -28,6 +31,7 @@ from certify.ports import AuthorityRecord, OfficerRecord, SystemClock
 from certify.signing import CopySigner, stamp_style
 from keys.ca import ProvincialPKI
 from keys.signers import SignerSource
+from keys.tokens import TokenConfig
 from storage.minio_server import free_port
 from storage.objects import MinioObjectStore
 from storage.register import SqlRegister
@@ -174,3 +178,37 @@ def make_service(
         clock=SystemClock(),
         verify_base_url=base_url,
     )
+
+
+SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
+TOKEN_LABEL = "certify-test"
+
+
+@pytest.fixture(scope="session")
+def softhsm(tmp_path_factory: pytest.TempPathFactory) -> TokenConfig:
+    if not (Path(SOFTHSM_MODULE).exists() and shutil.which("softhsm2-util")):
+        pytest.skip("SoftHSM2 is not installed")
+    d = tmp_path_factory.mktemp("softhsm")
+    (d / "tokens").mkdir()
+    conf = d / "softhsm2.conf"
+    conf.write_text(
+        f"directories.tokendir = {d / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n"
+    )
+    os.environ["SOFTHSM2_CONF"] = str(conf)
+    subprocess.run(
+        [
+            "softhsm2-util",
+            "--init-token",
+            "--free",
+            "--label",
+            TOKEN_LABEL,
+            "--pin",
+            "1234",
+            "--so-pin",
+            "5678",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return TokenConfig(module=SOFTHSM_MODULE, token_label=TOKEN_LABEL, user_pin="1234")

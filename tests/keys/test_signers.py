@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
-import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -20,10 +16,8 @@ from keys.ca import ProvincialPKI
 from keys.errors import CertificateRevokedError, NoCertificateError
 from keys.signers import CachedKeySigner, SignerSource
 from keys.tokens import TokenConfig, generate_key, key_uri
+from tests.issuing import TOKEN_LABEL
 from tests.keys.conftest import issue_officer, minimal_pdf
-
-SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
-TOKEN_LABEL = "certify-test"
 
 
 def _sign(src: SignerSource, signer: signers.Signer, cert_for_ocsp: object = None) -> bytes:
@@ -71,36 +65,6 @@ def test_cache_invalidated_on_revocation(pki: ProvincialPKI) -> None:
         src.officer_signer("to-revoke")
 
 
-@pytest.fixture(scope="session")
-def softhsm(tmp_path_factory: pytest.TempPathFactory) -> TokenConfig:
-    if not (Path(SOFTHSM_MODULE).exists() and shutil.which("softhsm2-util")):
-        pytest.skip("SoftHSM2 is not installed")
-    d = tmp_path_factory.mktemp("softhsm")
-    (d / "tokens").mkdir()
-    conf = d / "softhsm2.conf"
-    conf.write_text(
-        f"directories.tokendir = {d / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n"
-    )
-    os.environ["SOFTHSM2_CONF"] = str(conf)
-    subprocess.run(
-        [
-            "softhsm2-util",
-            "--init-token",
-            "--free",
-            "--label",
-            TOKEN_LABEL,
-            "--pin",
-            "1234",
-            "--so-pin",
-            "5678",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    return TokenConfig(module=SOFTHSM_MODULE, token_label=TOKEN_LABEL, user_pin="1234")
-
-
 @pytest.mark.integration
 def test_pkcs11_key_signs_pdf_that_validates(pki: ProvincialPKI, softhsm: TokenConfig) -> None:
     public = generate_key(softhsm, "officer-hsm", algorithm="rsa-pss")
@@ -119,3 +83,8 @@ def test_pkcs11_key_signs_pdf_that_validates(pki: ProvincialPKI, softhsm: TokenC
     status = _validate(pki, _sign(src, signer, issued.certificate))
     assert status.bottom_line, status.pretty_print_details()  # type: ignore[attr-defined]
     assert status.trusted  # type: ignore[attr-defined]
+    # The signer keeps its session (logged in) on the token; the same process can still make
+    # another key there, and the signer still signs afterwards (PKCS#11 logins are per
+    # application: a second C_Login fails with CKR_USER_ALREADY_LOGGED_IN).
+    generate_key(softhsm, "officer-hsm-2", algorithm="rsa-pss")
+    assert _validate(pki, _sign(src, signer, issued.certificate)).bottom_line  # type: ignore[attr-defined]
