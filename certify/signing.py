@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -184,6 +185,20 @@ def _reservation(signer: Signer) -> int:
     return 2 * (chain + TIMESTAMP_TOKEN_ALLOWANCE + CMS_OVERHEAD_ALLOWANCE)
 
 
+def document_timestamp_field(writer: BasePdfFileWriter) -> str:
+    """Add an invisible signature field for a document timestamp on the last page, where the
+    two signatures' widgets are; return its name.
+
+    pyHanko would put it on the first page and give that page a new ``/Annots`` array: EU DSS
+    counts a new array on a page as a form change, which the seal's lock (P=1) forbids, where
+    a widget added to the signatures' page is part of the timestamp (``docs/validators.md``).
+    """
+    name = f"Timestamp-{uuid.uuid4()}"
+    last = int(writer.root["/Pages"]["/Count"]) - 1
+    fields.append_signature_field(writer, fields.SigFieldSpec(sig_field_name=name, on_page=last))
+    return name
+
+
 def _crypto_cert(cert: asn1_x509.Certificate) -> x509.Certificate:
     return x509.load_der_x509_certificate(cert.dump())
 
@@ -286,7 +301,8 @@ class CopySigner:
         DocumentSecurityStore.supply_dss_in_writer(
             writer, None, certs=chain, ocsps=ocsps, crls=crls
         )
-        signers.PdfTimeStamper(timestamper).timestamp_pdf(
+        field = document_timestamp_field(writer)
+        signers.PdfTimeStamper(timestamper, field_name=field).timestamp_pdf(
             writer, "sha256", bytes_reserved=TIMESTAMP_BYTES_RESERVED, in_place=True
         )
 
