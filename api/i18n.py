@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Final
-from zoneinfo import ZoneInfo
+
+from certify.ports import VN_TZ
 
 LANGUAGES: Final = ("vi", "en")
 DEFAULT_LANGUAGE: Final = "vi"
 # Times are stored in UTC and shown in Vietnamese time (STYLE.md, Typing).
-VN_TZ: Final = ZoneInfo("Asia/Ho_Chi_Minh")
 
 # (Vietnamese, English), like certify.verdicts.HEADLINES.
 Pair = tuple[str, str]

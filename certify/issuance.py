@@ -29,7 +29,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
-from zoneinfo import ZoneInfo
 
 from certify.copy import CertificationText
 from certify.errors import (
@@ -44,6 +43,7 @@ from certify.errors import (
 from certify.fees import certification_fee
 from certify.intake import IntakeResult, ScanLimits, ScanPage, read_scan
 from certify.ports import (
+    VN_TZ,
     AuditRecord,
     Clock,
     DocumentEntry,
@@ -55,7 +55,6 @@ from certify.signing import CopySigner, SignatureText
 
 log = logging.getLogger(__name__)
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 TOKEN_BYTES = 24  # 192-bit verification tokens: printed codes must not be guessable
 MAX_COPIES = 100
 

@@ -10,7 +10,8 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Final, Protocol
+from zoneinfo import ZoneInfo
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,11 @@ class ObjectStore(Protocol):
     def remove(self, bucket: str, key: str, *, version_id: str | None = None) -> None: ...
 
     def ping(self) -> None: ...
+
+
+# Vietnam's time zone: dates shown to people and the register's year (DOMAIN.md: UTC stored,
+# Asia/Ho_Chi_Minh shown). The one definition; import it from here.
+VN_TZ: Final = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 class Clock(Protocol):

@@ -27,7 +27,6 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
@@ -45,11 +44,11 @@ from pyhanko.stamp.base import BaseStamp, BaseStampStyle
 from certify import copy_layout, pdf_speedups
 from certify.errors import CertifyError, SigningError
 from certify.fonts import PreparedFont
+from certify.ports import VN_TZ
 
 # Signature /Contents are read at binascii speed (certify/pdf_speedups.py).
 pdf_speedups.install()
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 # Room for a signature timestamp token (~7 KB here, with the TSA's certificates) and for
 # signed attributes, the signature value and DER overhead, on top of the signer's chain.
 TIMESTAMP_TOKEN_ALLOWANCE = 8 * 1024

@@ -27,10 +27,10 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from typing import Generic, Protocol, TypeVar
-from zoneinfo import ZoneInfo
 
 from certify.errors import CertifyError, NotFoundError, SigningError
 from certify.ports import (
+    VN_TZ,
     AuthorityRecord,
     Clock,
     DocumentEntry,
@@ -42,7 +42,6 @@ from certify.verdicts import PublicEntry, Reason, Validation, Verification
 log = logging.getLogger(__name__)
 incidents = logging.getLogger("certify.incidents")
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,128}")
 # At most this many %%EOF markers are tried as the end of a copy we issued: ours has a few.
 MAX_PREFIXES = 256
