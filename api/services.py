@@ -30,7 +30,7 @@ from storage import database
 from storage.minio_server import MinioServer
 from storage.objects import MinioObjectStore, ObjectStoreConfig
 from storage.pki_index import SqlIndexStore
-from storage.register import SqlRegister
+from storage.sql_register import SqlRegister
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ from keys.signers import SignerSource
 from storage.database import make_engine, upgrade
 from storage.minio_server import MinioServer, free_port
 from storage.objects import MinioObjectStore, ObjectStoreConfig
-from storage.register import SqlRegister
+from storage.sql_register import SqlRegister
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 DEJAVU_BOLD = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")

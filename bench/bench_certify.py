@@ -626,7 +626,7 @@ def child_big() -> None:
     from keys.ca import ProvincialPKI
     from storage.database import make_engine
     from storage.objects import MinioObjectStore, ObjectStoreConfig
-    from storage.register import SqlRegister
+    from storage.sql_register import SqlRegister
 
     _world.quiet_logs()
     config = json.loads(sys.stdin.read())

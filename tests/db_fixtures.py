@@ -21,7 +21,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
 from storage.database import make_engine, upgrade
-from storage.register import SqlRegister
+from storage.sql_register import SqlRegister
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:54329/postgres"
 

@@ -34,7 +34,7 @@ from keys.signers import SignerSource
 from keys.tokens import TokenConfig
 from storage.minio_server import free_port
 from storage.objects import MinioObjectStore
-from storage.register import SqlRegister
+from storage.sql_register import SqlRegister
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 DEJAVU_BOLD = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")

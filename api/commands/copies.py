@@ -26,7 +26,7 @@ from certify.intake import INTAKE_PREFIX, remove_stale_workdirs
 from certify.issuance import IssueOrder
 from certify.ports import AuthorityRecord, OfficerRecord
 from storage import database
-from storage.register import SqlRegister
+from storage.sql_register import SqlRegister
 
 DEMO_PROVINCE = ("dn", "Đồng Nai")
 DEMO_AUTHORITY = AuthorityRecord(

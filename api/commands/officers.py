@@ -18,7 +18,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from certify.errors import NotFoundError, PermissionDeniedError
-from storage.register import SqlRegister
+from storage.sql_register import SqlRegister
 
 # A hash of a random password: verified against when there is nothing to verify, so that a
 # missing officer takes as long as a wrong password.

@@ -14,7 +14,7 @@ from api.commands.copies import open_services
 from certify.errors import InvalidInputError, NotFoundError
 from certify.ports import AuditRecord, DocumentEntry
 from certify.verdicts import Verification
-from storage.register import SqlRegister
+from storage.sql_register import SqlRegister
 
 
 def _verify(args: argparse.Namespace) -> int:

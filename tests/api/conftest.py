@@ -16,7 +16,7 @@ from certify.issuance import IssuedCopy, IssueOrder
 from storage import database
 from storage.minio_server import MinioServer
 from storage.objects import MinioObjectStore
-from storage.register import SqlRegister
+from storage.sql_register import SqlRegister
 from tests.conftest import store_config
 from tests.issuing import AUTHORITY, CERTIFIER, ServedPki, scan_jpeg, seed_register
 

@@ -41,7 +41,7 @@ from keys.tokens import TokenConfig, generate_key, key_uri
 from storage.database import make_engine, upgrade
 from storage.minio_server import MinioServer, free_port
 from storage.objects import MinioObjectStore
-from storage.register import SqlRegister
+from storage.sql_register import SqlRegister
 from tests import validators
 from tests.certify.conftest import tiff_bytes
 from tests.conftest import store_config

@@ -44,7 +44,7 @@ from certify.signing import CopySigner
 from keys.errors import NoCertificateError
 from storage.minio_server import MinioServer
 from storage.objects import MinioObjectStore
-from storage.register import SqlRegister
+from storage.sql_register import SqlRegister
 from tests.certify.conftest import image_pdf_bytes, png_bomb_bytes
 from tests.conftest import store_config
 from tests.issuing import (

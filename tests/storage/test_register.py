@@ -29,7 +29,7 @@ from certify.ports import (
     RegisterRepository,
 )
 from storage.database import make_engine
-from storage.register import GENESIS_HASH, SqlRegister, SqlRegisterTransaction, audit_hash
+from storage.sql_register import GENESIS_HASH, SqlRegister, SqlRegisterTransaction, audit_hash
 from tests.storage.test_database import closed_port
 
 SCT = "SCT/BS"

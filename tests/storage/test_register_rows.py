@@ -12,7 +12,7 @@ import pytest
 from certify.errors import InvalidInputError
 from certify.ports import AuthorityRecord, DocumentEntry, OfficerRecord
 from certify.register import RegisterRow
-from storage.register import SqlRegister
+from storage.sql_register import SqlRegister
 
 SCT = "SCT/BS"
 AUTHORITY = "79-tanphu"

@@ -1,0 +1,141 @@
+"""The audit chain: every event hashed over its predecessor's hash (tamper evidence).
+
+Events are appended inside register transactions (:func:`append_event`); on PostgreSQL the
+chain is serialised by a transaction-scoped advisory lock, so two transactions never chain to
+the same predecessor. :class:`AuditChain` reads the head and checks the chain.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from certify.ports import AuditRecord
+from storage.database import AuditEvent
+from storage.sql_base import SqlBase, aware
+
+# prev_hash of the first audit event.
+GENESIS_HASH = "0" * 64
+# Key of the PostgreSQL advisory lock that keeps the audit chain linear ("certaudt").
+AUDIT_LOCK_KEY = 0x6365727461756474
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def audit_hash(
+    prev_hash: str,
+    *,
+    at: dt.datetime,
+    actor: str,
+    action: str,
+    subject: str,
+    details: Mapping[str, Any],
+) -> str:
+    """The hash of an audit event: SHA-256 over ``prev_hash`` + canonical JSON of its fields.
+
+    Canonical JSON: sorted keys, no whitespace, UTF-8; ``at`` in UTC ISO 8601 with
+    microseconds.
+    """
+    fields = {
+        "at": aware(at, "at").astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        "actor": actor,
+        "action": action,
+        "subject": subject,
+        "details": dict(details),
+    }
+    payload = prev_hash + canonical_json(fields)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def event_hash(event: AuditEvent) -> str:
+    return audit_hash(
+        event.prev_hash,
+        at=event.at,
+        actor=event.actor,
+        action=event.action,
+        subject=event.subject,
+        details=json.loads(event.details),
+    )
+
+
+def append_event(session: Session, record: AuditRecord) -> str:
+    """Append an audit event chained to the previous one, in ``session``'s transaction;
+    return its hash."""
+    aware(record.at, "at")
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
+    prev_hash = session.execute(
+        select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    prev_hash = prev_hash or GENESIS_HASH
+    details = dict(record.details)
+    event_hash_ = audit_hash(
+        prev_hash,
+        at=record.at,
+        actor=record.actor,
+        action=record.action,
+        subject=record.subject,
+        details=details,
+    )
+    session.add(
+        AuditEvent(
+            at=record.at,
+            actor=record.actor,
+            action=record.action,
+            subject=record.subject,
+            details=canonical_json(details),
+            prev_hash=prev_hash,
+            hash=event_hash_,
+        )
+    )
+    session.flush()
+    return event_hash_
+
+
+class AuditChain(SqlBase):
+    """Reading and checking the audit chain."""
+
+    def audit_head(self) -> str:
+        """The hash of the last audit event (``GENESIS_HASH`` when there is none).
+
+        Publish or countersign it from time to time: the chain alone cannot reveal that its
+        newest events were deleted.
+        """
+        with self._session(write=False) as session:
+            head = session.execute(
+                select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+            ).scalar_one_or_none()
+            return head or GENESIS_HASH
+
+    def first_broken_audit_event(self) -> int | None:
+        """The id of the first audit event whose link or hash is wrong, or None."""
+        expected_prev = GENESIS_HASH
+        with self._session(write=False) as session:
+            # Streamed (server-side cursor on PostgreSQL): the chain may be long.
+            result = session.execute(
+                select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=1000)
+            )
+            try:
+                for event in result.scalars():
+                    try:
+                        recomputed = event_hash(event)
+                    except (ValueError, TypeError):  # unparsable details: tampered
+                        return event.id
+                    if event.prev_hash != expected_prev or recomputed != event.hash:
+                        return event.id
+                    expected_prev = event.hash
+            finally:
+                result.close()
+        return None
+
+    def verify_audit_chain(self) -> bool:
+        """Whether every audit event links to its predecessor and hashes to its hash."""
+        return self.first_broken_audit_event() is None

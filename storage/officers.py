@@ -1,0 +1,159 @@
+"""Provinces, authorities and officers in the register database."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+
+from certify.errors import InvalidInputError, NotFoundError
+from certify.ports import AuthorityRecord, OfficerRecord
+from storage.database import ROLES, Authority, Officer, Province
+from storage.sql_base import SqlBase, aware
+
+
+@dataclass(frozen=True)
+class OfficerLogin:
+    """What authentication needs: the officer, the password hash (if any), active or not."""
+
+    officer: OfficerRecord
+    password_hash: str | None
+    active: bool
+    totp_secret: str | None = None
+
+
+def authority_record(authority: Authority, province: Province) -> AuthorityRecord:
+    return AuthorityRecord(
+        code=authority.code,
+        name=authority.name,
+        province_code=province.code,
+        province_name=province.name,
+        fee_waived=authority.fee_waived,
+    )
+
+
+def officer_record(officer: Officer) -> OfficerRecord:
+    return OfficerRecord(
+        username=officer.username,
+        full_name=officer.full_name,
+        title=officer.title,
+        role=officer.role,
+        authority_code=officer.authority_code,
+    )
+
+
+class Officers(SqlBase):
+    """Seeding and administering provinces, authorities and officers."""
+
+    def add_province(self, code: str, name: str) -> None:
+        """Add a province. Raises ``RegisterConflictError`` if the code exists."""
+        with self._session(write=True) as session:
+            session.add(Province(code=code, name=name))
+
+    def add_authority(
+        self, record: AuthorityRecord, *, created_at: dt.datetime | None = None
+    ) -> AuthorityRecord:
+        """Add an authority; its province is created from the record if it is new.
+
+        Raises ``RegisterConflictError`` if the authority code exists.
+        """
+        created = aware(created_at, "created_at") if created_at else dt.datetime.now(dt.UTC)
+        with self._session(write=True) as session:
+            province = session.get(Province, record.province_code)
+            if province is None:
+                province = Province(code=record.province_code, name=record.province_name)
+                session.add(province)
+                # No ORM relationship orders the inserts: write the province first.
+                session.flush()
+            authority = Authority(
+                code=record.code,
+                name=record.name,
+                province_code=record.province_code,
+                fee_waived=record.fee_waived,
+                created_at=created,
+            )
+            session.add(authority)
+            session.flush()
+            return authority_record(authority, province)
+
+    def add_officer(
+        self, record: OfficerRecord, *, password_hash: str | None = None, active: bool = True
+    ) -> OfficerRecord:
+        """Add an officer. Raises ``InvalidInputError`` (unknown role), ``NotFoundError``
+        (unknown authority), ``RegisterConflictError`` (username taken)."""
+        if record.role not in ROLES:
+            raise InvalidInputError(f"Vai trò không hợp lệ. / Unknown role {record.role!r}.")
+        with self._session(write=True) as session:
+            if session.get(Authority, record.authority_code) is None:
+                raise NotFoundError("Không có cơ quan này. / No such authority.")
+            officer = Officer(
+                username=record.username,
+                full_name=record.full_name,
+                title=record.title,
+                role=record.role,
+                authority_code=record.authority_code,
+                password_hash=password_hash,
+                active=active,
+            )
+            session.add(officer)
+            session.flush()
+            return officer_record(officer)
+
+    def set_officer_password(self, username: str, password_hash: str | None) -> None:
+        """Set (or clear) an officer's password hash. Raises ``NotFoundError``."""
+        with self._session(write=True) as session:
+            result = session.execute(
+                update(Officer)
+                .where(Officer.username == username)
+                .values(password_hash=password_hash)
+            )
+            if result.rowcount == 0:  # type: ignore[attr-defined]
+                raise NotFoundError("Không tìm thấy cán bộ. / No such officer.")
+
+    def set_officer_totp(self, username: str, secret: str | None) -> None:
+        """Enrol (or, with None, remove) the officer's TOTP secret. Raises NotFoundError."""
+        with self._session(write=True) as session:
+            officer = session.execute(
+                select(Officer).where(Officer.username == username)
+            ).scalar_one_or_none()
+            if officer is None:
+                raise NotFoundError("Không tìm thấy cán bộ. / No such officer.")
+            officer.totp_secret = secret
+
+    def set_officer_active(self, username: str, active: bool) -> None:
+        """Activate or deactivate an officer. Raises ``NotFoundError``."""
+        with self._session(write=True) as session:
+            result = session.execute(
+                update(Officer).where(Officer.username == username).values(active=active)
+            )
+            if result.rowcount == 0:  # type: ignore[attr-defined]
+                raise NotFoundError("Không tìm thấy cán bộ. / No such officer.")
+
+    def get_authority(self, code: str) -> AuthorityRecord:
+        """The authority ``code``. Raises ``NotFoundError``."""
+        with self._session(write=False) as session:
+            row = session.execute(
+                select(Authority, Province)
+                .join(Province, Authority.province_code == Province.code)
+                .where(Authority.code == code)
+            ).one_or_none()
+            if row is None:
+                raise NotFoundError("Không có cơ quan này. / No such authority.")
+            return authority_record(*row)
+
+    def get_officer(self, username: str) -> OfficerRecord:
+        """The officer ``username`` (active or not). Raises ``NotFoundError``."""
+        return self.get_officer_login(username).officer
+
+    def get_officer_login(self, username: str) -> OfficerLogin:
+        """The officer with password hash and active flag. Raises ``NotFoundError``."""
+        with self._session(write=False) as session:
+            officer = session.execute(
+                select(Officer).where(Officer.username == username)
+            ).scalar_one_or_none()
+            if officer is None:
+                raise NotFoundError("Không tìm thấy cán bộ. / No such officer.")
+            return OfficerLogin(
+                officer_record(officer), officer.password_hash, officer.active, officer.totp_secret
+            )
