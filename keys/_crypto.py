@@ -1,7 +1,6 @@
 """Private helpers: key generation, signing parameters, encrypted PKCS#8, atomic files.
 
-Internal to ``keys``; the public API is in ``ca``, ``crl``, ``ocsp``, ``tsa``, ``tokens``,
-``imports`` and ``signers``.
+Internal to ``keys``; the public API is in the other modules (see ``keys/__init__.py``).
 """
 
 from __future__ import annotations

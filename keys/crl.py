@@ -1,22 +1,24 @@
 """Certificate revocation lists (RFC 5280 §5) for the provincial CAs.
 
-:func:`build_crl` makes one CRL; :class:`CrlCache` keeps the current CRL of each CA and
+:func:`build_crl` makes one CRL; :class:`CrlCache` keeps the current CRL of a CA and
 regenerates it when a revocation changes the list or when it is older than the schedule
-period. :class:`~keys.ca.ProvincialPKI` owns one cache and persists the DER on disk.
+period; :class:`PublishedCrl` adds the copy on disk (``crl/{name}.crl``), read back after a
+restart. :class:`~keys.ca.ProvincialPKI` owns one :class:`PublishedCrl` per CA.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 
-from keys._crypto import x509_sign_kwargs
+from keys._crypto import write_file, x509_sign_kwargs
 from keys.errors import InvalidRevocationReasonError
 
 # RFC 5280 §5.3.1 CRLReason, by the names the RFC's ASN.1 uses. "removeFromCRL" only makes
@@ -114,11 +116,7 @@ class CachedCrl:
 
 
 class CrlCache:
-    """The current CRL of one CA, regenerated on change or when due.
-
-    ``source()`` returns the CA's certificate, a key loader, the revoked entries and the last
-    CRL number used; ``store(cached)`` persists a newly built CRL (the PKI writes it to disk).
-    """
+    """The current CRL of one CA, regenerated on change or when due (see :meth:`get`)."""
 
     def __init__(
         self,
@@ -130,6 +128,10 @@ class CrlCache:
         self.grace = grace
         self._lock = threading.Lock()
         self._current: CachedCrl | None = None
+
+    @property
+    def current(self) -> CachedCrl | None:
+        return self._current
 
     def prime(self, cached: CachedCrl | None) -> None:
         """Seed the cache (e.g. with the CRL found on disk)."""
@@ -160,3 +162,61 @@ class CrlCache:
 
 def crl_der(crl: x509.CertificateRevocationList) -> bytes:
     return crl.public_bytes(serialization.Encoding.DER)
+
+
+def cached_from_disk(der: bytes) -> CachedCrl | None:
+    """A CRL written before, as the cache holds it; None if it cannot be used."""
+    try:
+        crl = x509.load_der_x509_crl(der)
+        number = crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+    except (ValueError, x509.ExtensionNotFound):
+        return None
+    state = revocation_state(r.serial_number for r in crl)
+    nxt = crl.next_update_utc
+    if nxt is None:
+        return None
+    return CachedCrl(der, number, crl.last_update_utc, nxt, state)
+
+
+def revocation_state(serials: Iterable[int]) -> str:
+    """The fingerprint of a revocation list that tells whether a CRL is still current."""
+    return ",".join(sorted(f"{serial:x}" for serial in serials))
+
+
+class PublishedCrl:
+    """The CRL of one CA as served (/pki/crl/{name}.crl) and written to ``path``."""
+
+    def __init__(self, path: Path, cache: CrlCache | None = None) -> None:
+        self.path = path
+        self.cache = cache or CrlCache()
+
+    def der(
+        self,
+        *,
+        revoked: Sequence[RevokedEntry],
+        issuer: Callable[[], tuple[x509.Certificate, CertificateIssuerPrivateKeyTypes]],
+        now: dt.datetime,
+    ) -> bytes:
+        """DER of the current CRL listing ``revoked``; rebuilt (and written) when the list
+        changed or the CRL is due, with ``issuer()`` (called only then: it loads the CA key).
+        Raises what ``issuer`` raises."""
+        state = revocation_state(r.serial for r in revoked)
+        if self.cache.current is None and self.path.exists():
+            self.cache.prime(cached_from_disk(self.path.read_bytes()))
+
+        def build(number: int, this: dt.datetime, nxt: dt.datetime) -> CachedCrl:
+            cert, key = issuer()
+            crl = build_crl(
+                issuer_cert=cert,
+                issuer_key=key,
+                revoked=revoked,
+                number=number,
+                this_update=this,
+                next_update=nxt,
+            )
+            return CachedCrl(crl_der(crl), number, this, nxt, state)
+
+        cached, rebuilt = self.cache.get(now=now, state=state, build=build, last_number=0)
+        if rebuilt:
+            write_file(self.path, cached.der, mode=0o644)
+        return cached.der

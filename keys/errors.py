@@ -6,7 +6,13 @@ English). Messages never contain passphrases, PINs or key bytes.
 
 from __future__ import annotations
 
-from certify.errors import ConflictError, InvalidInputError, KeyMaterialError, NotFoundError
+from certify.errors import (
+    CertifyError,
+    ConflictError,
+    InvalidInputError,
+    KeyMaterialError,
+    NotFoundError,
+)
 
 
 class WrongPassphraseError(KeyMaterialError):
@@ -72,6 +78,22 @@ class UnreadableKeyMaterialError(KeyMaterialError):
     code = "unreadable_key_material"
     default_message = (
         "Không đọc được khoá hoặc chứng thư số. / The key or certificate could not be read."
+    )
+
+
+class KeyUnavailableError(CertifyError):
+    """A private key of the PKI's own files cannot be loaded: the configured PKI passphrase
+    does not open it, or the file is missing or damaged.
+
+    A server-side fault, never the caller's: not a :class:`KeyMaterialError` (which says the
+    caller's key or certificate is unusable). The HTTP face answers 500 and logs the cause.
+    """
+
+    code = "key_unavailable"
+    default_message = (
+        "Không tải được khoá bí mật của hệ thống PKI (sai mật khẩu PKI đã cấu hình hoặc tệp "
+        "khoá hỏng); vui lòng báo quản trị viên. / The PKI's private key cannot be loaded "
+        "(wrong PKI passphrase configured, or a damaged key file); please tell the administrator."
     )
 
 

@@ -1,8 +1,8 @@
 """Import certificates issued by another CA (e.g. Ban Cơ yếu Chính phủ) with their keys.
 
 Accepted forms: PKCS#12, PEM key + PEM certificates, or a key that stays on a PKCS#11 token
-(named by token and key label). Each import is checked in numbered steps, each failing with
-its own KeyMaterialError subclass:
+(named by token and key label). Each import is checked in numbered steps
+(:func:`keys.chains.check_credential`), each failing with its own KeyMaterialError subclass:
 
 1. the private key matches the certificate (KeyMismatchError);
 2. the certificate is valid now (CertificateExpiredError, RFC 5280 §4.1.2.5);
@@ -15,139 +15,21 @@ Imported roots join the verification trust store (:meth:`ProvincialPKI.trust_roo
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, pkcs12
-from cryptography.x509.oid import ExtendedKeyUsageOID, ObjectIdentifier
 
-from keys._crypto import is_self_signed, issued_by, load_certificates, same_public_key, utcnow
-from keys.errors import (
-    CertificateExpiredError,
-    IncompleteChainError,
-    KeyMismatchError,
-    UnreadableKeyMaterialError,
-    WrongKeyUsageError,
-    WrongPassphraseError,
-)
+from keys._crypto import is_self_signed, load_certificates, same_public_key
+from keys.chains import check_credential
+from keys.errors import KeyMismatchError, UnreadableKeyMaterialError, WrongPassphraseError
+from keys.issuance import IssuedCertificate
 
 if TYPE_CHECKING:
-    from keys.ca import IssuedCertificate, ProvincialPKI
+    from keys.ca import ProvincialPKI
     from keys.tokens import TokenConfig
-
-MAX_CHAIN_LENGTH = 8
-
-# Extended key usages compatible with document signatures, when an EKU is present at all.
-_SIGNING_EKUS = {
-    ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE,
-    ExtendedKeyUsageOID.EMAIL_PROTECTION,
-    ObjectIdentifier("1.3.6.1.5.5.7.3.36"),  # id-kp-documentSigning (RFC 9336)
-    ObjectIdentifier("1.2.840.113583.1.1.5"),  # Adobe Authentic Documents Trust
-    ObjectIdentifier("1.3.6.1.4.1.311.10.3.12"),  # Microsoft document signing
-}
-
-
-def build_chain(
-    cert: x509.Certificate,
-    candidates: Sequence[x509.Certificate],
-    roots: Sequence[x509.Certificate] = (),
-) -> list[x509.Certificate]:
-    """The path ``[cert, issuer, ..., self-signed root]`` built from ``candidates`` and ``roots``.
-
-    Signatures are checked at each step. Raises IncompleteChainError if no self-signed root
-    is reached.
-    """
-    pool = [*roots, *candidates]
-    path = [cert]
-    current = cert
-    for _ in range(MAX_CHAIN_LENGTH):
-        if is_self_signed(current):
-            return path
-        issuer = next((c for c in pool if c not in path and issued_by(current, c)), None)
-        if issuer is None:
-            raise IncompleteChainError(
-                "Chuỗi chứng thư không đầy đủ: thiếu chứng thư của "
-                f"“{current.issuer.rfc4514_string()}”. / Incomplete chain: the issuer "
-                f"“{current.issuer.rfc4514_string()}” is neither supplied nor trusted."
-            )
-        path.append(issuer)
-        current = issuer
-    raise IncompleteChainError("Chuỗi chứng thư quá dài. / The certificate chain is too long.")
-
-
-def check_signing_certificate(cert: x509.Certificate, *, now: dt.datetime | None = None) -> None:
-    """Steps 2 and 3: valid now, and usable for document signatures.
-
-    Raises CertificateExpiredError, WrongKeyUsageError.
-    """
-    now = now or utcnow()
-    if now < cert.not_valid_before_utc:
-        raise CertificateExpiredError(
-            "Chứng thư số chưa có hiệu lực (từ "
-            f"{cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC). / The certificate is not yet "
-            f"valid (valid from {cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC)."
-        )
-    if now > cert.not_valid_after_utc:
-        raise CertificateExpiredError(
-            f"Chứng thư số đã hết hạn ngày {cert.not_valid_after_utc:%Y-%m-%d}. / "
-            f"The certificate expired on {cert.not_valid_after_utc:%Y-%m-%d}."
-        )
-    try:
-        bc = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
-        if bc.ca:
-            raise WrongKeyUsageError(
-                "Đây là chứng thư của CA, không dùng để ký văn bản. / "
-                "This is a CA certificate, not a signing certificate."
-            )
-    except x509.ExtensionNotFound:
-        pass
-    try:
-        ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
-    except x509.ExtensionNotFound:
-        raise WrongKeyUsageError(
-            "Chứng thư số thiếu phần mở rộng keyUsage. / The certificate has no key usage "
-            "extension (digitalSignature/nonRepudiation required)."
-        ) from None
-    if not (ku.digital_signature or ku.content_commitment):
-        raise WrongKeyUsageError()
-    try:
-        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except x509.ExtensionNotFound:
-        return
-    if not _SIGNING_EKUS.intersection(eku):
-        raise WrongKeyUsageError(
-            "Mục đích sử dụng mở rộng (EKU) của chứng thư không cho phép ký văn bản. / "
-            "The certificate's extended key usage does not allow document signing."
-        )
-
-
-def check_credential(
-    cert: x509.Certificate,
-    public_key: PublicKeyTypes | None,
-    supplied: Sequence[x509.Certificate],
-    trusted: Sequence[x509.Certificate],
-    *,
-    now: dt.datetime | None = None,
-) -> list[x509.Certificate]:
-    """Run steps 1-4; return the chain above ``cert`` (issuer first, root last).
-
-    ``public_key`` is the key actually held (None to skip step 1). Raises KeyMismatchError,
-    CertificateExpiredError, WrongKeyUsageError, IncompleteChainError.
-    """
-    if public_key is not None and not same_public_key(public_key, cert.public_key()):
-        raise KeyMismatchError()
-    check_signing_certificate(cert, now=now)
-    path = build_chain(cert, supplied, trusted)
-    for ca in path[1:]:
-        if not ca.not_valid_before_utc <= (now or utcnow()) <= ca.not_valid_after_utc:
-            raise CertificateExpiredError(
-                f"Chứng thư CA “{ca.subject.rfc4514_string()}” đã hết hạn hoặc chưa có hiệu "
-                f"lực. / The CA certificate “{ca.subject.rfc4514_string()}” is not valid now."
-            )
-    return path[1:]
 
 
 def _signing_cert(
@@ -180,7 +62,7 @@ def import_pkcs12(
 ) -> IssuedCertificate:
     """Import a PKCS#12 (key, certificate, chain). The key is re-stored encrypted with the
     PKI's passphrase. Raises WrongPassphraseError, UnreadableKeyMaterialError and the
-    errors of :func:`check_credential`."""
+    errors of :func:`keys.chains.check_credential`."""
     try:
         p12 = pkcs12.load_pkcs12(data, password)
     except ValueError as exc:
@@ -212,7 +94,7 @@ def import_pem(
     """Import a PEM private key and PEM certificates (signer and chain, any order).
 
     Raises WrongPassphraseError, UnreadableKeyMaterialError and the errors of
-    :func:`check_credential`.
+    :func:`keys.chains.check_credential`.
     """
     try:
         key = load_pem_private_key(key_pem, password=key_password)
@@ -243,7 +125,7 @@ def import_pkcs11(
 ) -> IssuedCertificate:
     """Import a certificate whose key stays on a PKCS#11 token (``key_label``).
 
-    Raises TokenError and the errors of :func:`check_credential`.
+    Raises TokenError and the errors of :func:`keys.chains.check_credential`.
     """
     from keys.tokens import key_uri, public_key
 

@@ -157,8 +157,10 @@ class SignerSource:
     def officer_signer(self, username: str) -> Signer:
         """The signer of officer ``username`` (personal certificate).
 
-        Raises NoCertificateError if the officer has no valid certificate,
-        CertificateRevokedError, CertificateExpiredError, WrongPassphraseError, TokenError.
+        Raises CertificateRevokedError if the officer's certificate is revoked (and no newer
+        one is valid), NoCertificateError if there is none (never issued, or expired),
+        CertificateExpiredError, KeyUnavailableError (a server-side fault: the key file
+        cannot be loaded), TokenError.
         """
         return self._signer("officer", username)
 

@@ -1,10 +1,16 @@
-"""Fixtures for keys/: one provincial PKI per session in a temp dir, helpers for openssl."""
+"""Fixtures for keys/: one provincial PKI per session in a temp dir, helpers for openssl.
+
+The session PKI is shared: a test that revokes a certificate (or otherwise changes what
+others read, such as a key file) takes ``own_pki``, a copy of it in its own directory.
+"""
 
 from __future__ import annotations
 
 import io
+import shutil
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -35,6 +41,15 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> ProvincialPKI:
     return pki
 
 
+@pytest.fixture
+def own_pki(pki: ProvincialPKI, tmp_path: Path) -> ProvincialPKI:
+    """A PKI of this test's own: a copy of the session PKI (same CAs, TP01 and nva) in its
+    own directory and index, so that what the test revokes or breaks stays there."""
+    directory = tmp_path / "own-pki"
+    shutil.copytree(pki.directory, directory)
+    return ProvincialPKI.open(directory, passphrase=PASSPHRASE, base_url=BASE_URL)
+
+
 @pytest.fixture(scope="session")
 def pem_dir(pki: ProvincialPKI, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """root.pem and issuing.pem for openssl."""
@@ -56,8 +71,8 @@ def openssl(*args: str | Path, stdin: bytes | None = None) -> subprocess.Complet
     )
 
 
-@pytest.fixture
-def client(pki: ProvincialPKI) -> Iterator[TestClient]:
+@contextmanager
+def pki_client(pki: ProvincialPKI) -> Iterator[TestClient]:
     """A minimal app with only the PKI router and the service's error handlers."""
     from api.errors import install_error_handlers
     from api.routes.pki import router
@@ -68,6 +83,20 @@ def client(pki: ProvincialPKI) -> Iterator[TestClient]:
     # The router asks app.state.services.pki(), as api.services.Services provides.
     app.state.services = SimpleNamespace(pki=lambda: pki)
     with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture
+def client(pki: ProvincialPKI) -> Iterator[TestClient]:
+    """The PKI router over the session PKI."""
+    with pki_client(pki) as c:
+        yield c
+
+
+@pytest.fixture
+def own_client(own_pki: ProvincialPKI) -> Iterator[TestClient]:
+    """The PKI router over this test's own PKI."""
+    with pki_client(own_pki) as c:
         yield c
 
 

@@ -11,7 +11,7 @@ from cryptography import x509
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
 from keys.ca import ProvincialPKI
-from keys.errors import PkiExistsError, WrongPassphraseError
+from keys.errors import KeyUnavailableError, PkiExistsError, WrongPassphraseError
 from tests.keys.conftest import BASE_URL, PASSPHRASE, openssl, write_pem
 
 
@@ -66,9 +66,10 @@ def test_keys_at_rest_are_encrypted_and_private(pki: ProvincialPKI) -> None:
         assert "Shrouded Keybag: PBES2, PBKDF2, AES-256-CBC, Iteration 600000" in info, info
 
 
-def test_keys_written_before_as_pkcs8_stay_readable(pki: ProvincialPKI) -> None:
+def test_keys_written_before_as_pkcs8_stay_readable(own_pki: ProvincialPKI) -> None:
     from cryptography.hazmat.primitives import serialization
 
+    pki = own_pki  # its key file is rewritten: not the shared PKI's
     rec = pki.find("authority", "TP01")
     key = pki.private_key(rec.serial)
     legacy = key.private_bytes(  # what a PKI written before issue 8 holds
@@ -83,8 +84,10 @@ def test_keys_written_before_as_pkcs8_stay_readable(pki: ProvincialPKI) -> None:
 
 
 def test_open_with_wrong_passphrase(pki: ProvincialPKI) -> None:
-    with pytest.raises(WrongPassphraseError, match="Wrong passphrase"):
+    # The server's configured passphrase is wrong: the server's fault (key_unavailable).
+    with pytest.raises(KeyUnavailableError, match="wrong PKI passphrase configured") as exc:
         ProvincialPKI.open(pki.directory, passphrase=b"wrong", base_url=BASE_URL)
+    assert isinstance(exc.value.__cause__, WrongPassphraseError)
     again = ProvincialPKI.open(pki.directory, passphrase=PASSPHRASE, base_url=BASE_URL)
     assert {r.serial for r in again.list()} == {r.serial for r in pki.list()}
 

@@ -40,8 +40,9 @@ def _check_response(resp: bytes, pem_dir: Path, tmp: Path) -> str:
 
 @pytest.mark.integration
 def test_ocsp_good_then_revoked(
-    pki: ProvincialPKI, pem_dir: Path, tmp_path: Path, client: TestClient
+    own_pki: ProvincialPKI, pem_dir: Path, tmp_path: Path, own_client: TestClient
 ) -> None:
+    pki, client = own_pki, own_client
     cert = issue_officer(pki, "ocsp-user").certificate
     req = _ocsp_request(pki, cert, pem_dir, tmp_path)
 
@@ -110,8 +111,9 @@ def test_ocsp_malformed(pki: ProvincialPKI, client: TestClient) -> None:
 
 @pytest.mark.integration
 def test_crl_verifies_and_lists_revoked(
-    pki: ProvincialPKI, pem_dir: Path, tmp_path: Path, client: TestClient
+    own_pki: ProvincialPKI, pem_dir: Path, tmp_path: Path, own_client: TestClient
 ) -> None:
+    pki, client = own_pki, own_client
     serial = issue_officer(pki, "crl-user").serial
     pki.revoke(serial, "affiliationChanged")
     res = client.get("/pki/crl/issuing.crl")
@@ -139,18 +141,20 @@ def test_crl_verifies_and_lists_revoked(
     assert client.get("/pki/ca/nope.crt").status_code == 404
 
 
-def test_crl_cached_until_change(pki: ProvincialPKI) -> None:
+def test_crl_cached_until_change(own_pki: ProvincialPKI) -> None:
+    pki = own_pki
     first = pki.crl_der()
     assert pki.crl_der() == first
     pki.revoke(issue_officer(pki, "cache-user").serial, "superseded")
     assert pki.crl_der() != first
 
 
-def test_revoke_rejects_unknown_reason(pki: ProvincialPKI) -> None:
+def test_revoke_rejects_unknown_reason(own_pki: ProvincialPKI) -> None:
     from keys.errors import InvalidRevocationReasonError
 
     with pytest.raises(InvalidRevocationReasonError):
-        pki.revoke(pki.find("officer", "nva").serial, "because")
+        own_pki.revoke(own_pki.find("officer", "nva").serial, "because")
+    assert own_pki.find("officer", "nva").certificate  # still valid
 
 
 @pytest.mark.integration

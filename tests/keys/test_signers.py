@@ -54,15 +54,18 @@ def test_cached_signer_signs_and_validates(pki: ProvincialPKI) -> None:
     assert _validate(pki, _sign(src, seal)).bottom_line  # type: ignore[attr-defined]
 
 
-def test_cache_invalidated_on_revocation(pki: ProvincialPKI) -> None:
-    src = SignerSource(pki)
-    issued = issue_officer(pki, "to-revoke")
+def test_cache_invalidated_on_revocation(own_pki: ProvincialPKI) -> None:
+    src = SignerSource(own_pki)
+    issued = issue_officer(own_pki, "to-revoke")
     assert src.officer_signer("to-revoke") is not None
-    pki.revoke(issued.serial, "cessationOfOperation")
+    own_pki.revoke(issued.serial, "cessationOfOperation")
     with pytest.raises(CertificateRevokedError):
         src.check_usable(issued.certificate)
-    with pytest.raises(NoCertificateError):
+    # The officer's only certificate is revoked: said so, not "no certificate".
+    with pytest.raises(CertificateRevokedError, match="cessationOfOperation"):
         src.officer_signer("to-revoke")
+    with pytest.raises(NoCertificateError):
+        src.officer_signer("never-issued")
 
 
 @pytest.mark.integration
