@@ -56,6 +56,7 @@ from certify import copy_layout as layout
 from certify.errors import CertifyError, InvalidInputError
 from certify.fonts import PreparedFont, prepare_font
 from certify.intake import ScanPage
+from certify.pdf_text import centered, nums
 
 __all__ = [
     "OFFICER_FIELD",
@@ -288,9 +289,7 @@ class CopyBuilder:
         for i, (page_ref, place) in enumerate(zip(page_refs, placements, strict=True)):
             page = page_ref.get_object()
             _set_media_box(page, place.page_w, place.page_h)
-            pre = b"q %s 0 0 %s %s %s cm\n" % layout.nums(
-                place.scale, place.scale, place.x, place.y
-            )
+            pre = b"q %s 0 0 %s %s %s cm\n" % nums(place.scale, place.scale, place.x, place.y)
             post = b"\nQ\n" + layout.footer_ops(self._font, footer.format(i=i + 1), place.page_w)
             _add_font_resources(page, font_ref, bold_ref)
             _wrap_content(w, page, pre, post)
@@ -349,7 +348,7 @@ class CopyBuilder:
         y = top + 2 * layout.SMALL_SIZE * layout.LEADING + 6.0
         for line in intro:
             y -= layout.SMALL_SIZE * layout.LEADING
-            ops.append(layout.centered(self._font, b"/F1", layout.SMALL_SIZE, x0, block_w, y, line))
+            ops.append(centered(self._font, b"/F1", layout.SMALL_SIZE, x0, block_w, y, line))
         ops.append(b"Q\n")
         drawn = painter.draw(block, x0, top, block_w)
         page = generic.DictionaryObject(

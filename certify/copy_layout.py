@@ -12,12 +12,12 @@ the same size (TT 01/2020 art. 10; DOMAIN.md: the block covers no content of the
 Text is at least 8 pt. The block's two stamp boxes are sized to their text: the certifier's
 (drawn by pyHanko's signing through ``certify.signing``, with :func:`officer_stamp_lines`)
 and the seal's (drawn here, into the page, when the copy is built, see ``certify.signing``
-on why).
+on why). Text and numbers are written with :mod:`certify.pdf_text`, as on the register's
+prints.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
@@ -25,6 +25,7 @@ from typing import Final
 import qrcode
 
 from certify.fonts import PreparedFont
+from certify.pdf_text import centered, int_box, num, nums, text_op, wrap, wrap_url
 
 __all__ = [
     "FOOTER_BAND",
@@ -269,73 +270,7 @@ def footer_ops(font: PreparedFont, line: str, page_width: float) -> bytes:
     return b"q 0 g " + text_op(font, b"/F1", FOOTER_SIZE, x, y, line) + b" Q\n"
 
 
-# --- content-stream helpers ------------------------------------------------------------------
-
-
-def nums(*values: float) -> tuple[bytes, ...]:
-    return tuple(num(v) for v in values)
-
-
-def num(v: float) -> bytes:
-    s = f"{v:.3f}".rstrip("0").rstrip(".")
-    return (s if s not in ("-0", "") else "0").encode("ascii")
-
-
-def text_op(font: PreparedFont, res: bytes, size: float, x: float, y: float, s: str) -> bytes:
-    glyphs, _ = font.encode(s)
-    return b"BT %s %s Tf %s %s Td <%s> Tj ET" % (
-        res,
-        num(size),
-        num(x),
-        num(y),
-        glyphs.hex().encode("ascii"),
-    )
-
-
-def centered(
-    font: PreparedFont, res: bytes, size: float, x: float, width: float, y: float, s: str
-) -> bytes:
-    w = font.width(s, size)
-    return text_op(font, res, size, x + max(0.0, (width - w) / 2), y, s)
-
-
-def wrap(font: PreparedFont, s: str, size: float, width: float) -> list[str]:
-    """Greedy word wrap to ``width`` points; a word longer than a line is kept whole."""
-    lines: list[str] = []
-    current = ""
-    for word in s.split():
-        candidate = f"{current} {word}" if current else word
-        if current and font.width(candidate, size) > width:
-            lines.append(current)
-            current = word
-        else:
-            current = candidate
-    if current:
-        lines.append(current)
-    return lines or [""]
-
-
-def wrap_url(font: PreparedFont, url: str, size: float, width: float) -> list[str]:
-    """``url`` on lines of at most ``width`` points, broken only after a ``/`` (a piece
-    between two slashes longer than a line stays whole), so that no line ends inside the
-    verification code."""
-    pieces = [p for p in re.split(r"(?<=/)", url) if p]
-    lines: list[str] = []
-    current = ""
-    for piece in pieces:
-        if current and font.width(current + piece, size) > width:
-            lines.append(current)
-            current = piece
-        else:
-            current += piece
-    if current:
-        lines.append(current)
-    return lines
-
-
-def int_box(x: float, y: float, w: float, h: float) -> tuple[int, int, int, int]:
-    x0, y0 = round(x), round(y)
-    return x0, y0, x0 + round(w), y0 + round(h)
+# --- the QR code -----------------------------------------------------------------------------
 
 
 def qr_ops(data: str, x: float, y: float, size: float) -> bytes:

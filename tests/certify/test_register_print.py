@@ -1,4 +1,5 @@
-"""The register's monthly print and year-end totals (certify.register), checked with poppler."""
+"""The register's totals (certify.register) and its monthly print and year-end closing
+(certify.register_book), checked with poppler."""
 
 from __future__ import annotations
 
@@ -22,10 +23,9 @@ from certify.register import (
     RegisterTotals,
     format_vnd,
     month_totals,
-    render_monthly_print,
-    render_year_end,
     year_totals,
 )
+from certify.register_book import render_monthly_print, render_year_end
 from tests.certify.conftest import DEJAVU, DEJAVU_BOLD
 
 POPPLER = all(shutil.which(t) for t in ("pdftotext", "pdfinfo", "pdffonts", "pdftoppm"))
