@@ -10,6 +10,8 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 
+from pydantic import ValidationError
+
 from api.settings import Settings
 from certify.errors import CertifyError
 from storage.minio_server import MinioServerError
@@ -33,7 +35,7 @@ def _serve(args: argparse.Namespace) -> int:
     from storage import database
 
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
-    settings = Settings(**overrides)
+    settings: Settings = args.settings.model_copy(update=overrides)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if not args.no_migrate:
         database.upgrade(settings.resolved_database_url)
@@ -58,10 +60,10 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _db_upgrade(_: argparse.Namespace) -> int:
+def _db_upgrade(args: argparse.Namespace) -> int:
     from storage import database
 
-    settings = Settings()
+    settings: Settings = args.settings
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     database.upgrade(settings.resolved_database_url)
     print("certify: register database is at the latest schema")
@@ -114,7 +116,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
     try:
+        # The one Settings of this process: every handler reads args.settings.
+        args.settings = Settings()
         return handler(args)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        _explain(
+            args,
+            "invalid_settings",
+            f"Cấu hình CERTIFY_* không hợp lệ. / Invalid CERTIFY_* settings: {problems}",
+        )
+        return 2
     except CertifyError as exc:
         _explain(args, exc.code, exc.message)
         return 2

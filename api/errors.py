@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from certify import errors as e
+from keys.errors import KeyUnavailableError, PkiNotInitialisedError
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,12 @@ STATUS_TABLE: tuple[tuple[type[e.CertifyError], int], ...] = (
     (e.ObjectLockedError, 409),
     (e.ConflictError, 409),
     (e.PermissionDeniedError, 403),
+    # No PKI yet is the service's state, not the request's fault: the same 503 as the
+    # /pki routes say with the same code.
+    (PkiNotInitialisedError, 503),
+    # A key file that cannot be loaded (damaged, wrong configured passphrase): ours, not the
+    # client's fault.
+    (KeyUnavailableError, 500),
     (e.KeyMaterialError, 400),
     (e.UnavailableError, 503),
     (e.SigningError, 500),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -17,8 +18,8 @@ from api.validation_pool import ValidationPool
 from certify.copy import CopyBuilder
 from certify.errors import CertifyError
 from certify.intake import ScanLimits
-from certify.issuance import CertificationService, IssuedCopyValidator
-from certify.ports import Clock, SystemClock
+from certify.issuance import CertificationService
+from certify.ports import Clock, IssuedCopyValidator, ObjectStore, SystemClock
 from certify.signing import CopySigner, stamp_style
 from certify.verification import LocalCheck, TrustAnchors
 from certify.verifier import Verifier
@@ -74,8 +75,9 @@ class Services:
                 self._signers = signer_source(self.settings, pki)
             return self._signers
 
-    @property
+    @functools.cached_property
     def register(self) -> SqlRegister:
+        """The register repository on this app's engine (one, built on first use)."""
         return SqlRegister(self.engine)
 
     def trust_anchors(self) -> TrustAnchors:
@@ -158,18 +160,15 @@ class Services:
         with self._lock:
             if self._certification is None:
                 settings = self.settings
-                builder = CopyBuilder(settings.font_path, bold_font_path=settings.bold_font_path)
-                validator = issue_validator(signers, self.register, self.store, self.clock)
-                self._certification = CertificationService(
+                self._certification = assemble_certification(
+                    signers=signers,
                     store=self.store,
                     register=self.register,
-                    builder=builder,
-                    signer=CopySigner(signers, stamp_style=stamp_style(builder.font)),
+                    builder=CopyBuilder(settings.font_path, bold_font_path=settings.bold_font_path),
                     clock=self.clock,
                     verify_base_url=settings.resolved_public_base_url,
                     register_type=settings.register_type,
                     book_number=settings.register_book,
-                    validator=validator,
                 )
             return self._certification
 
@@ -218,8 +217,43 @@ def signer_roles(
     return roles
 
 
+def assemble_certification(
+    *,
+    signers: SignerSource,
+    store: ObjectStore,
+    register: SqlRegister,
+    builder: CopyBuilder,
+    clock: Clock,
+    verify_base_url: str,
+    register_type: str = "SCT/BS",
+    book_number: str = "01",
+    copy_signer: CopySigner | None = None,
+    validator: IssuedCopyValidator | None = None,
+) -> CertificationService:
+    """The one place a :class:`CertificationService` is wired: the copy signer (stamps drawn
+    with the builder's font, the clock's time), validation of each copy at issue, the
+    register and the store. The API and CLI (``Services.certification``), ``bench/`` and the
+    tests all build it here; ``copy_signer`` and ``validator`` replace the parts a test or a
+    bench wraps (failures, timing)."""
+    if copy_signer is None:
+        copy_signer = CopySigner(signers, stamp_style=stamp_style(builder.font), clock=clock)
+    if validator is None:
+        validator = issue_validator(signers, register, store, clock)
+    return CertificationService(
+        store=store,
+        register=register,
+        builder=builder,
+        signer=copy_signer,
+        clock=clock,
+        verify_base_url=verify_base_url,
+        register_type=register_type,
+        book_number=book_number,
+        validator=validator,
+    )
+
+
 def issue_validator(
-    signers: SignerSource, register: SqlRegister, store: MinioObjectStore, clock: Clock
+    signers: SignerSource, register: SqlRegister, store: ObjectStore, clock: Clock
 ) -> IssuedCopyValidator:
     """What validates each copy at issue (``Verifier.validate_issued``), in this process."""
     return Verifier(

@@ -26,10 +26,10 @@ from types import SimpleNamespace
 
 from PIL import Image, ImageDraw
 
-from api.services import issue_validator
+from api.services import assemble_certification, issue_validator
 from certify.copy import CopyBuilder
-from certify.issuance import CertificationService, IssuedCopyValidator, IssueOrder
-from certify.ports import AuthorityRecord, OfficerRecord, SystemClock
+from certify.issuance import CertificationService, IssueOrder
+from certify.ports import AuthorityRecord, IssuedCopyValidator, OfficerRecord, SystemClock
 from certify.signing import CopySigner, stamp_style
 from keys.ca import ProvincialPKI
 from keys.signers import SignerSource
@@ -127,17 +127,20 @@ def make_service(
     builder: CopyBuilder,
     signer: CopySigner,
     base_url: str,
-    validator: IssuedCopyValidator | None = None,
+    validator: IssuedCopyValidator,
+    *,
+    signers: SignerSource,
 ) -> CertificationService:
-    """The service as the application assembles it: with ``validator`` each copy is
-    validated at issue and the result kept with its register entry (public verification)."""
-    return CertificationService(
+    """The service as the application wires it (``api.services.assemble_certification``),
+    with the given (possibly timed) parts; each copy is validated at issue."""
+    return assemble_certification(
+        signers=signers,
         store=store,
         register=register,
         builder=builder,
-        signer=signer,
         clock=SystemClock(),
         verify_base_url=base_url,
+        copy_signer=signer,
         validator=validator,
     )
 
@@ -251,6 +254,7 @@ def build_world(root: Path) -> Iterator[World]:
                     copy_signer,
                     base_url,
                     issue_validator(signers, register, store, SystemClock()),
+                    signers=signers,
                 ),
                 base_url=base_url,
             )

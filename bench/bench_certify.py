@@ -357,6 +357,7 @@ def timed_service(
         TimedSigner(signer, sw),  # type: ignore[arg-type]
         base_url,
         timed_validator,
+        signers=signers,
     )
 
 

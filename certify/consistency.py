@@ -8,12 +8,10 @@ recorded, every object its entry, and the audit chain must be unbroken.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from certify.errors import ObjectNotFoundError
-from certify.ports import DocumentEntry, ObjectStore
+from certify.ports import AuditedRegister, ObjectStore
 
 # kind -> (Vietnamese, English) of what a finding means.
 FINDINGS = {
@@ -39,12 +37,6 @@ FINDINGS = {
         "The audit chain is broken.",
     ),
 }
-
-
-class AuditedRegister(Protocol):
-    def iter_documents(self) -> Iterable[DocumentEntry]: ...
-
-    def first_broken_audit_event(self) -> int | None: ...
 
 
 @dataclass(frozen=True)

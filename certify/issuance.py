@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO
 
 from certify.copy import CertificationText
 from certify.errors import (
@@ -43,40 +43,22 @@ from certify.errors import (
 from certify.fees import certification_fee
 from certify.intake import IntakeResult, ScanLimits, ScanPage, read_scan
 from certify.ports import (
-    VN_TZ,
     AuditRecord,
     Clock,
+    CopyBuilderPort,
     DocumentEntry,
+    IssuedCopyValidator,
     ObjectStore,
     RegisterRepository,
     StoredObject,
 )
+from certify.register import register_date
 from certify.signing import CopySigner, SignatureText
 
 log = logging.getLogger(__name__)
 
 TOKEN_BYTES = 24  # 192-bit verification tokens: printed codes must not be guessable
 MAX_COPIES = 100
-
-
-class IssuedCopyValidator(Protocol):
-    """Validates a freshly signed copy in full and returns the result to keep with its entry
-    (``certify.verifier.Verifier.validate_issued``)."""
-
-    def __call__(self, pdf: bytes, *, authority_code: str, certifier_username: str) -> str: ...
-
-
-class CopyBuilderPort(Protocol):
-    def build(
-        self,
-        pages: Sequence[ScanPage],
-        text: CertificationText,
-        verify_url: str,
-        *,
-        title: str,
-        created_at: dt.datetime | None = None,
-        output: BinaryIO | None = None,
-    ) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -187,7 +169,7 @@ class CertificationService:
             )
 
         now = self._clock.now()
-        local_date = now.astimezone(VN_TZ).date()
+        local_date = register_date(now)  # numbering restarts each year in Vietnam time
         year = local_date.year
         token = secrets.token_urlsafe(TOKEN_BYTES)
         url = self.verify_url(token)

@@ -10,8 +10,22 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import BinaryIO, Final, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Final, Protocol
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:  # annotations only: the ports import no library and no other module
+    from collections.abc import Iterable
+
+    from asn1crypto import crl as asn1_crl
+    from asn1crypto import ocsp as asn1_ocsp
+    from asn1crypto import x509 as asn1_x509
+    from cryptography import x509
+    from pyhanko.sign.signers.pdf_cms import Signer
+    from pyhanko.sign.timestamps import TimeStamper
+
+    from certify.copy import CertificationText
+    from certify.intake import ScanPage
+    from certify.verdicts import Validation
 
 
 @dataclass(frozen=True)
@@ -188,3 +202,75 @@ class RegisterRepository(Protocol):
     def list_documents(
         self, authority_code: str, *, year: int, month: int | None = None
     ) -> list[DocumentEntry]: ...
+
+
+# --- Issuing: building, signing and validating a copy ------------------------------------------
+
+
+class IssuedCopyValidator(Protocol):
+    """Validates a freshly signed copy in full and returns the result to keep with its entry
+    (``certify.verifier.Verifier.validate_issued``)."""
+
+    def __call__(self, pdf: bytes, *, authority_code: str, certifier_username: str) -> str: ...
+
+
+class CopyBuilderPort(Protocol):
+    def build(
+        self,
+        pages: Sequence[ScanPage],
+        text: CertificationText,
+        verify_url: str,
+        *,
+        title: str,
+        created_at: dt.datetime | None = None,
+        output: BinaryIO | None = None,
+    ) -> bytes: ...
+
+
+class SignerSource(Protocol):
+    """What signing needs from ``keys``: ready signers, a timestamper, revocation data."""
+
+    def officer_signer(self, username: str) -> Signer: ...
+
+    def seal_signer(self, authority_code: str) -> Signer: ...
+
+    def timestamper(self) -> TimeStamper: ...
+
+    def revocation_material(
+        self, *, certs: Iterable[x509.Certificate] = ()
+    ) -> tuple[
+        list[asn1_x509.Certificate], list[asn1_ocsp.OCSPResponse], list[asn1_crl.CertificateList]
+    ]: ...
+
+    def check_usable(self, cert: x509.Certificate) -> None: ...
+
+
+# --- Verification and checks ---------------------------------------------------------------------
+
+
+class Check(Protocol):
+    """Runs :func:`certify.verification.validate_pdf` with the service's trust anchors."""
+
+    def __call__(
+        self, data: bytes, *, base_length: int | None = None, analyse_changes: bool = True
+    ) -> Validation: ...
+
+
+class VerificationRegister(Protocol):
+    """What verification reads from (and keeps in) the register."""
+
+    def find_document_by_token(self, token: str) -> DocumentEntry | None: ...
+
+    def find_documents_by_sha256(self, hashes: Sequence[str]) -> list[DocumentEntry]: ...
+
+    def get_authority(self, code: str) -> AuthorityRecord: ...
+
+    def get_officer(self, username: str) -> OfficerRecord: ...
+
+    def set_validation(self, document_id: str, validation_json: str) -> None: ...
+
+
+class AuditedRegister(Protocol):
+    def iter_documents(self) -> Iterable[DocumentEntry]: ...
+
+    def first_broken_audit_event(self) -> int | None: ...

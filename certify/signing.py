@@ -21,12 +21,10 @@ Certificates are checked valid and unrevoked before signing (TT 15/2025/TT-BKHCN
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
@@ -44,7 +42,7 @@ from pyhanko.stamp.base import BaseStamp, BaseStampStyle
 from certify import copy_layout, pdf_speedups
 from certify.errors import CertifyError, SigningError
 from certify.fonts import PreparedFont
-from certify.ports import VN_TZ
+from certify.ports import VN_TZ, Clock, SignerSource, SystemClock
 
 # Signature /Contents are read at binascii speed (certify/pdf_speedups.py).
 pdf_speedups.install()
@@ -56,24 +54,6 @@ CMS_OVERHEAD_ALLOWANCE = 2 * 1024
 TIMESTAMP_BYTES_RESERVED = 2 * (TIMESTAMP_TOKEN_ALLOWANCE + CMS_OVERHEAD_ALLOWANCE)
 OFFICER_FIELD = "officer"
 SEAL_FIELD = "seal"
-
-
-class SignerSource(Protocol):
-    """What signing needs from ``keys``: ready signers, a timestamper, revocation data."""
-
-    def officer_signer(self, username: str) -> Signer: ...
-
-    def seal_signer(self, authority_code: str) -> Signer: ...
-
-    def timestamper(self) -> TimeStamper: ...
-
-    def revocation_material(
-        self, *, certs: Iterable[x509.Certificate] = ()
-    ) -> tuple[
-        list[asn1_x509.Certificate], list[asn1_ocsp.OCSPResponse], list[asn1_crl.CertificateList]
-    ]: ...
-
-    def check_usable(self, cert: x509.Certificate) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -209,9 +189,16 @@ class CopySigner:
     signer source for cached signers.
     """
 
-    def __init__(self, source: SignerSource, *, stamp_style: BaseStampStyle | None = None) -> None:
+    def __init__(
+        self,
+        source: SignerSource,
+        *,
+        stamp_style: BaseStampStyle | None = None,
+        clock: Clock | None = None,
+    ) -> None:
         self._source = source
         self._stamp_style = stamp_style
+        self._clock: Clock = clock or SystemClock()
 
     def sign(
         self, pdf: bytes, *, officer_username: str, authority_code: str, text: SignatureText
@@ -317,7 +304,7 @@ class CopySigner:
         pdf_signer = signers.PdfSigner(
             meta, signer=signer, timestamper=timestamper, stamp_style=stamp_style
         )
-        shown_time = dt.datetime.now(VN_TZ).strftime("%d/%m/%Y %H:%M (GMT+7)")
+        shown_time = self._clock.now().astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M (GMT+7)")
         pdf_signer.sign_pdf(
             writer,
             in_place=True,

@@ -25,17 +25,19 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
-from typing import Generic, Protocol, TypeVar
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 from certify.errors import CertifyError, NotFoundError, SigningError
 from certify.ports import (
     VN_TZ,
     AuthorityRecord,
+    Check,
     Clock,
     DocumentEntry,
     ObjectStore,
     OfficerRecord,
+    VerificationRegister,
 )
 from certify.verdicts import PublicEntry, Reason, Validation, Verification
 
@@ -57,28 +59,6 @@ _OUTCOME_VERDICTS = {
     "unsigned": "unknown",
     "unreadable": "unreadable",
 }
-
-
-class Check(Protocol):
-    """Runs :func:`certify.verification.validate_pdf` with the service's trust anchors."""
-
-    def __call__(
-        self, data: bytes, *, base_length: int | None = None, analyse_changes: bool = True
-    ) -> Validation: ...
-
-
-class VerificationRegister(Protocol):
-    """What verification reads from (and keeps in) the register."""
-
-    def find_document_by_token(self, token: str) -> DocumentEntry | None: ...
-
-    def find_documents_by_sha256(self, hashes: Sequence[str]) -> list[DocumentEntry]: ...
-
-    def get_authority(self, code: str) -> AuthorityRecord: ...
-
-    def get_officer(self, username: str) -> OfficerRecord: ...
-
-    def set_validation(self, document_id: str, validation_json: str) -> None: ...
 
 
 # (authority code, certifier username) -> {certificate SHA-256: "certifier" | "seal"}: the

@@ -29,7 +29,6 @@ from minio.objectlockconfig import DAYS, ObjectLockConfig
 
 from certify.errors import (
     CertifyError,
-    InvalidInputError,
     ObjectLockedError,
     ObjectNotFoundError,
     StorageUnavailableError,
@@ -42,7 +41,11 @@ PART_SIZE = 8 * 1024 * 1024  # S3 multipart parts: >= 5 MiB; bounds memory per u
 CHUNK = 1024 * 1024
 SHA256_META = "sha256"
 _NOT_FOUND = {"NoSuchKey", "NoSuchBucket", "NoSuchVersion", "NoSuchObject"}
-_LOCKED = {"AccessDenied", "ObjectLocked", "InvalidRequest"}
+_LOCKED = {"ObjectLocked"}
+# MinIO answers AccessDenied both to a write or delete that Object Lock forbids ("Object is
+# WORM protected …") and to credentials or a policy that forbid the request: only the first
+# is "locked"; the second is the server's configuration, not the caller's doing.
+_LOCK_WORDS = ("worm", "retention", "legal hold", "object lock", "locked")
 
 
 @dataclass(frozen=True)
@@ -294,13 +297,6 @@ class MinioObjectStore:
         with self._translate(bucket, key):
             self._client.remove_object(bucket, key, version_id=version_id)
 
-    def presigned_url(
-        self, bucket: str, key: str, *, expires: dt.timedelta = dt.timedelta(minutes=15)
-    ) -> str:
-        """A time-limited download URL for one object."""
-        with self._translate(bucket, key):
-            return self._client.presigned_get_object(bucket, key, expires=expires)
-
     # --- internals ------------------------------------------------------------------------
 
     def _remove_quietly(self, bucket: str, key: str, version_id: str | None) -> None:
@@ -317,16 +313,30 @@ class MinioObjectStore:
         except S3Error as exc:
             if exc.code in _NOT_FOUND:
                 raise ObjectNotFoundError() from exc
-            if exc.code in _LOCKED:
+            if exc.code in _LOCKED or (
+                exc.code in ("AccessDenied", "InvalidRequest")
+                and any(w in (exc.message or "").lower() for w in _LOCK_WORDS)
+            ):
                 raise ObjectLockedError() from exc
+            if exc.code == "AccessDenied":
+                log.warning("S3 access denied on %s/%s: check the credentials", bucket, key)
+                raise StorageUnavailableError(
+                    "Kho lưu trữ từ chối quyền truy cập của dịch vụ (kiểm tra khoá truy cập và"
+                    " chính sách). / The object store denied the service access (check its"
+                    " access key and policy).",
+                    code="storage_access_denied",
+                ) from exc
             log.warning("S3 error %s on %s/%s", exc.code, bucket, key)
             raise StorageUnavailableError() from exc
         except (ServerError, InvalidResponseError, MinioException) as exc:
             raise StorageUnavailableError() from exc
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise StorageUnavailableError() from exc
-        except ValueError as exc:
-            raise InvalidInputError("Tên đối tượng không hợp lệ. / Invalid object name.") from exc
+        except ValueError as exc:  # a bucket or key we made is malformed: our bug, not input
+            raise CertifyError(
+                "Tên đối tượng lưu trữ không hợp lệ. / Malformed object name.",
+                code="invalid_object_name",
+            ) from exc
 
 
 def object_store_from_config(config: ObjectStoreConfig) -> MinioObjectStore:

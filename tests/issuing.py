@@ -25,9 +25,10 @@ from PIL import Image, ImageDraw
 
 from api.errors import install_error_handlers
 from api.routes.pki import router as pki_router
+from api.services import assemble_certification
 from certify.copy import CopyBuilder
 from certify.issuance import CertificationService
-from certify.ports import AuthorityRecord, OfficerRecord, SystemClock
+from certify.ports import AuthorityRecord, Clock, OfficerRecord, SystemClock
 from certify.signing import CopySigner, stamp_style
 from keys.ca import ProvincialPKI
 from keys.signers import SignerSource
@@ -168,15 +169,23 @@ def make_service(
     register: SqlRegister,
     builder: CopyBuilder,
     signer: CopySigner,
+    signers: SignerSource,
     base_url: str,
+    clock: Clock | None = None,
 ) -> CertificationService:
-    return CertificationService(
+    """The service as the application wires it (``api.services.assemble_certification``),
+    each copy validated at issue; ``signer`` may be a stand-in that fails on purpose.
+
+    The clock is the system's by default: these tests sign with the province's real TSA and
+    OCSP responder, whose times are the machine's."""
+    return assemble_certification(
+        signers=signers,
         store=store,
         register=register,
         builder=builder,
-        signer=signer,
-        clock=SystemClock(),
+        clock=clock or SystemClock(),
         verify_base_url=base_url,
+        copy_signer=signer,
     )
 
 

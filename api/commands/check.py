@@ -10,7 +10,7 @@ from certify.consistency import check
 
 
 def _check(args: argparse.Namespace) -> int:
-    with open_services() as services:
+    with open_services(args.settings) as services:
         report = check(services.register, services.store)
     if args.json:
         print(

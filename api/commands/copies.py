@@ -41,9 +41,8 @@ DEMO_OFFICERS = (
 
 
 @contextlib.contextmanager
-def open_services() -> Iterator[Services]:
-    """The services of one command, on the settings of the environment; closed after."""
-    settings = Settings()
+def open_services(settings: Settings) -> Iterator[Services]:
+    """The services of one command, on the CLI's settings; closed after."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     database.upgrade(settings.resolved_database_url)
     services = build_services(settings)
@@ -59,7 +58,7 @@ def _demo(args: argparse.Namespace) -> int:
     from keys.ca import ProvincialPKI
     from storage.pki_index import SqlIndexStore
 
-    settings = Settings()
+    settings: Settings = args.settings
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # A demo: copies and certificates may carry this machine's loopback URL.
     (settings.data_dir / DEMO_MARKER).touch()
@@ -126,7 +125,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _issue(args: argparse.Namespace) -> int:
     if args.copies < 1:
         raise InvalidInputError("--copies phải ≥ 1. / --copies must be at least 1.")
-    Settings().check_public_base_url()  # before any number is taken
+    args.settings.check_public_base_url()  # before any number is taken
     out = Path(args.out)
     # Checked before a number is taken: nothing is issued that cannot be written out.
     if not out.parent.is_dir() or not os.access(out.parent, os.W_OK) or out.is_dir():
@@ -134,7 +133,7 @@ def _issue(args: argparse.Namespace) -> int:
             f"Không ghi được vào {out}: thư mục không tồn tại hoặc không ghi được. / "
             f"Cannot write {out}: its folder does not exist or is not writable."
         )
-    with open_services() as services:
+    with open_services(args.settings) as services:
         register = services.register
         authenticate_officer(register, args.certifier, password_fd=args.password_fd)
         request_code = args.request or "YC-" + secrets.token_hex(5).upper()
@@ -213,9 +212,9 @@ def _issue(args: argparse.Namespace) -> int:
 def _register_print(args: argparse.Namespace) -> int:
     """The register's monthly print (or the year-end closing without --month), as a PDF."""
     from certify.fonts import prepare_font
-    from certify.register import render_monthly_print, render_year_end
+    from certify.register_book import render_monthly_print, render_year_end
 
-    settings = Settings()
+    settings: Settings = args.settings
     database.upgrade(settings.resolved_database_url)
     engine = database.make_engine(settings.resolved_database_url)
     try:
@@ -244,8 +243,8 @@ def _register_print(args: argparse.Namespace) -> int:
     return 0
 
 
-def _reconcile(_: argparse.Namespace) -> int:
-    with open_services() as services:
+def _reconcile(args: argparse.Namespace) -> int:
+    with open_services(args.settings) as services:
         service = services.certification()
         report = service.reconcile()
         swept = service.sweep()

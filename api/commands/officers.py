@@ -77,7 +77,7 @@ def authenticate_officer(register: SqlRegister, username: str, *, password_fd: i
 def _enroll(args: argparse.Namespace) -> int:
     from api.commands.copies import open_services
 
-    with open_services() as services:
+    with open_services(args.settings) as services:
         register = services.register
         login = register.get_officer_login(args.username)
         if login.totp_secret and not args.replace:

@@ -1,8 +1,9 @@
 """``certify pki``: create and administer the provincial PKI (keys/).
 
-Every handler builds ``Settings()`` itself: the PKI directory is ``resolved_pki_dir``, the
-passphrase ``CERTIFY_PKI_PASSPHRASE`` (or a generated local one, api.secrets), the URLs in
-certificates start at ``resolved_public_base_url``. Passphrases are never printed.
+Every handler uses the settings the CLI built once (``args.settings``): the PKI directory is
+``resolved_pki_dir``, the passphrase ``CERTIFY_PKI_PASSPHRASE`` (or a generated local one,
+api.secrets), the URLs in certificates start at ``resolved_public_base_url``. Passphrases are
+never printed.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def _open(settings: Settings):  # type: ignore[no-untyped-def]
 def _init(args: argparse.Namespace) -> int:
     from keys.ca import ProvincialPKI
 
-    settings = Settings()
+    settings: Settings = args.settings
     settings.check_public_base_url()  # the URLs go into every certificate for good
     algorithm = args.algorithm or settings.signature_algorithm
     pki = ProvincialPKI.init(
@@ -75,19 +76,19 @@ def _print_issued(issued) -> None:  # type: ignore[no-untyped-def]
 
 
 def _issue_authority(args: argparse.Namespace) -> int:
-    pki = _open(Settings())
+    pki = _open(args.settings)
     _print_issued(pki.issue_authority(args.code, args.name, province=args.province))
     return 0
 
 
 def _issue_officer(args: argparse.Namespace) -> int:
-    pki = _open(Settings())
+    pki = _open(args.settings)
     _print_issued(pki.issue_officer(args.username, args.full_name, args.title, args.authority))
     return 0
 
 
 def _revoke(args: argparse.Namespace) -> int:
-    pki = _open(Settings())
+    pki = _open(args.settings)
     try:
         serial = int(args.serial.strip().removeprefix("0x"), 16)
     except ValueError as exc:
@@ -101,7 +102,7 @@ def _revoke(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    pki = _open(Settings())
+    pki = _open(args.settings)
     records = pki.list()
     if args.json:
         rows = [
@@ -133,7 +134,7 @@ def _list(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     from keys import imports
 
-    settings = Settings()
+    settings: Settings = args.settings
     pki = _open(settings)
     common = {
         "kind": args.kind,
@@ -179,8 +180,8 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check(_: argparse.Namespace) -> int:
-    pki = _open(Settings())
+def _check(args: argparse.Namespace) -> int:
+    pki = _open(args.settings)
     orphans = pki.orphans()
     for path in orphans:
         print(f"  not in the index: {path}")

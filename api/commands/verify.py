@@ -22,7 +22,7 @@ def _verify(args: argparse.Namespace) -> int:
         data = Path(args.file).read_bytes()
     except OSError as exc:
         raise InvalidInputError(f"Không đọc được tệp / Cannot read the file: {args.file}") from exc
-    with open_services() as services:
+    with open_services(args.settings) as services:
         verification = services.local_verifier().by_upload(data)
     if args.json:
         print(json.dumps(verification.to_json(), ensure_ascii=False, indent=2))
@@ -70,7 +70,7 @@ def _find(register: SqlRegister, args: argparse.Namespace) -> DocumentEntry:
 
 
 def _cancel(args: argparse.Namespace) -> int:
-    with open_services() as services:
+    with open_services(args.settings) as services:
         register = services.register
         entry = _find(register, args)
         now = services.clock.now()

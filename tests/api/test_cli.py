@@ -230,3 +230,18 @@ def test_no_go_and_no_minio_is_one_readable_line(tmp_path: Path) -> None:
     verbose = run(env, "--verbose", "reconcile")
     assert verbose.returncode == 2
     assert "Traceback" in verbose.stderr
+
+
+def test_invalid_settings_are_one_readable_line(tmp_path: Path) -> None:
+    """Settings are read once per command; a bad CERTIFY_* value names itself, no traceback."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "CERTIFY_DATA_DIR": str(tmp_path / "var"),
+        "CERTIFY_PORT": "not-a-port",
+    }
+    done = run(env, "db", "upgrade")
+    assert done.returncode == 2
+    assert "invalid_settings" in done.stderr and "port" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "var").exists()  # nothing was done

@@ -20,6 +20,9 @@ def test_pki_routes_answer_503_until_the_pki_exists_then_serve_it(services: Serv
         before = client.get("/pki/ca/root.crt")
         assert before.status_code == 503
         assert before.json()["error"] == "pki_not_initialised"
+        # one code, one status, wherever the missing PKI is met (here: verification)
+        verify = client.get("/api/v1/verify/" + "A" * 32)
+        assert (verify.status_code, verify.json()["error"]) == (503, "pki_not_initialised")
 
         ProvincialPKI.init(
             settings.resolved_pki_dir,

@@ -10,6 +10,7 @@ import datetime as dt
 import io
 import os
 import re
+import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -34,14 +35,15 @@ from certify.errors import (
     DatabaseUnavailableError,
     InvalidInputError,
     InvalidScanError,
-    KeyMaterialError,
     PermissionDeniedError,
     StorageUnavailableError,
 )
 from certify.intake import INTAKE_PREFIX, ScanLimits, remove_stale_workdirs
 from certify.issuance import CertificationService, IssuedCopy, IssueOrder
-from certify.signing import CopySigner
-from keys.errors import NoCertificateError
+from certify.signing import CopySigner, stamp_style
+from keys.ca import ProvincialPKI
+from keys.errors import CertificateRevokedError
+from keys.signers import SignerSource
 from storage.minio_server import MinioServer
 from storage.objects import MinioObjectStore
 from storage.sql_register import SqlRegister
@@ -77,6 +79,7 @@ def service(
         register=register,
         builder=copy_builder,
         signer=copy_signer,
+        signers=served_pki.signers,
         base_url=served_pki.base_url,
     )
 
@@ -105,6 +108,7 @@ def build_service(
             register=register or default_register,  # type: ignore[arg-type]
             builder=copy_builder,
             signer=signer or copy_signer,  # type: ignore[arg-type]
+            signers=served_pki.signers,
             base_url=served_pki.base_url,
         )
 
@@ -538,10 +542,20 @@ def test_copy_registered_but_not_moved_is_finished_by_reconcile(
 
 
 def test_revoked_certifier_cannot_sign(
-    service: CertificationService, served_pki: ServedPki, register: SqlRegister, tmp_path: Path
+    object_store: MinioObjectStore,
+    register: SqlRegister,
+    copy_builder: CopyBuilder,
+    served_pki: ServedPki,
+    tmp_path: Path,
 ) -> None:
-    pki = served_pki.pki
-    officer = pki.issue_officer("revoked.one", "Võ Văn Tâm", "Phó Chủ tịch", AUTHORITY.code)
+    # A PKI of this test's own (a copy of the session's): what it revokes stays here.
+    own = ProvincialPKI.open(
+        shutil.copytree(served_pki.pki.directory, tmp_path / "own-pki"),
+        passphrase=b"test passphrase",
+        base_url=served_pki.base_url,
+    )
+    officer = own.issue_officer("revoked.one", "Võ Văn Tâm", "Phó Chủ tịch", AUTHORITY.code)
+    seed_register(register)
     register.add_officer(
         CERTIFIER.__class__(
             username="revoked.one",
@@ -551,14 +565,83 @@ def test_revoked_certifier_cannot_sign(
             authority_code=AUTHORITY.code,
         )
     )
-    pki.revoke(officer.certificate.serial_number, "keyCompromise")
-    # Refused before signing (TT 15/2025): the only certificate is revoked.
-    with pytest.raises((KeyMaterialError, NoCertificateError)):
+    own.revoke(officer.certificate.serial_number, "keyCompromise")
+    signers = SignerSource(own)
+    service = make_service(
+        store=object_store,
+        register=register,
+        builder=copy_builder,
+        signer=CopySigner(signers, stamp_style=stamp_style(copy_builder.font)),
+        signers=signers,
+        base_url=served_pki.base_url,
+    )
+    # Refused before signing (TT 15/2025): the only certificate is revoked, and it says so.
+    with pytest.raises(CertificateRevokedError) as exc:
         certify(service, tmp_path, certifier_username="revoked.one")
+    assert exc.value.code == "certificate_revoked"
     assert register.list_documents(AUTHORITY.code, year=dt.datetime.now(dt.UTC).year) == []
 
 
 # --- numbering under load -----------------------------------------------------------------------
+
+
+class FixedClock:
+    def __init__(self, at: dt.datetime) -> None:
+        self.at = at
+
+    def now(self) -> dt.datetime:
+        return self.at
+
+
+def test_numbering_restarts_at_midnight_of_new_year_in_vietnam_not_utc(
+    object_store: MinioObjectStore,
+    register: SqlRegister,
+    copy_builder: CopyBuilder,
+    served_pki: ServedPki,
+    tmp_path: Path,
+) -> None:
+    """31 December 23:59 in Vietnam is still that year (16:59 UTC); one minute later,
+    00:00 on 1 January in Vietnam (still 31 December in UTC), the count starts at 1 again."""
+    seed_register(register)
+    register.add_request(
+        "YC-0002",
+        authority_code=AUTHORITY.code,
+        requester_name="Phạm Văn Dũng",
+        requester_id_number="079200001234",
+        received_at=dt.datetime(2026, 12, 30, tzinfo=dt.UTC),
+    )
+    issued = []
+    for code, at in (
+        ("YC-0001", dt.datetime(2026, 12, 31, 16, 59, tzinfo=dt.UTC)),
+        ("YC-0002", dt.datetime(2026, 12, 31, 17, 0, tzinfo=dt.UTC)),
+    ):
+        clock = FixedClock(at)
+        service = make_service(
+            store=object_store,
+            register=register,
+            builder=copy_builder,
+            signer=CopySigner(
+                served_pki.signers, stamp_style=stamp_style(copy_builder.font), clock=clock
+            ),
+            signers=served_pki.signers,
+            base_url=served_pki.base_url,
+            clock=clock,
+        )
+        issued.append(certify(service, tmp_path / code, request_code=code, copies=1))
+    last_of_2026, first_of_2027 = (i.entry for i in issued)
+    assert (last_of_2026.year, last_of_2026.number, last_of_2026.book) == (2026, 1, "01/2026")
+    assert (first_of_2027.year, first_of_2027.number, first_of_2027.book) == (2027, 1, "01/2027")
+    assert first_of_2027.issued_at == dt.datetime(2026, 12, 31, 17, 0, tzinfo=dt.UTC)
+    texts = []
+    for i in issued:
+        pdf = tmp_path / f"{i.entry.number}-{i.entry.year}.pdf"
+        pdf.write_bytes(i.pdf)
+        out = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True)
+        texts.append(out.stdout)
+    assert "Ngày 31 tháng 12 năm 2026" in texts[0]
+    assert "31/12/2026 23:59 (GMT+7)" in texts[0]  # the certifier's stamp, same clock
+    assert "Ngày 01 tháng 01 năm 2027" in texts[1]
+    assert "01/01/2027 00:00 (GMT+7)" in texts[1]
 
 
 @pytest.mark.slow

@@ -131,3 +131,35 @@ def test_storage_down_fails_fast_and_recovers(tmp_path: Path) -> None:
         store.ping()
     finally:
         server.stop()
+
+
+def test_access_denied_by_policy_is_not_object_locked(
+    object_store: MinioObjectStore, minio_server: MinioServer
+) -> None:
+    """MinIO says AccessDenied both for a locked version and for credentials without the
+    right: a read-only account writing a copy is the server's configuration (503
+    storage_access_denied), not a locked object (409)."""
+    from minio.credentials import StaticProvider
+    from minio.minioadmin import MinioAdmin
+
+    admin = MinioAdmin(
+        endpoint=minio_server.endpoint,
+        credentials=StaticProvider(minio_server.access_key, minio_server.secret_key),
+        secure=False,
+    )
+    user, secret = f"reader{os.getpid()}", "reader-secret-123"
+    admin.user_add(user, secret)
+    admin.attach_policy(["readonly"], user=user)
+    reader = MinioObjectStore(
+        store_config(
+            minio_server,
+            access_key=user,
+            secret_key=secret,
+            scans_bucket=object_store.scans_bucket,
+            copies_bucket=object_store.copies_bucket,
+        )
+    )
+    with pytest.raises(StorageUnavailableError) as exc:
+        reader.put_bytes(object_store.scans_bucket, "k", b"not allowed")
+    assert exc.value.code == "storage_access_denied"
+    assert not isinstance(exc.value, ObjectLockedError)
