@@ -134,8 +134,9 @@ def png_bytes(im: Image.Image | None = None, *, dpi: int = 300) -> bytes:
     return buf.getvalue()
 
 
-def tiff_bytes(pages: int = 3, *, dpi: int = 300) -> bytes:
-    frames = [make_page_image(800, 1100, label=str(i + 1), mode="L") for i in range(pages)]
+def tiff_bytes(pages: int = 3, *, dpi: int = 300, size: tuple[int, int] = (800, 1100)) -> bytes:
+    """A multi-page greyscale TIFF (Deflate), as a document feeder scans it."""
+    frames = [make_page_image(*size, label=str(i + 1), mode="L") for i in range(pages)]
     buf = io.BytesIO()
     frames[0].save(
         buf,
@@ -150,7 +151,8 @@ def tiff_bytes(pages: int = 3, *, dpi: int = 300) -> bytes:
 
 def image_pdf_bytes(*images: bytes) -> bytes:
     """An image-only PDF as a scanner makes it (img2pdf: one image per page)."""
-    return img2pdf.convert(*images, rotation=img2pdf.Rotation.none)
+    pdf: bytes = img2pdf.convert(*images, rotation=img2pdf.Rotation.none)
+    return pdf
 
 
 def png_bomb_bytes(width: int = 30_000, height: int = 30_000) -> bytes:
