@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives.serialization import Encoding
+from PIL import Image
 from sqlalchemy.engine import Engine
 
 from api.settings import Settings
@@ -344,6 +345,10 @@ def build_services(settings: Settings) -> Services:
     """Connect to the register database and the object store (starting a local MinIO if the
     settings name no endpoint). A store that is down does not stop start-up: ``/readyz``
     reports it."""
+    # Once per process, never per scan (intake runs in several threads): Pillow's own
+    # decompression-bomb limit follows the configured page limit, which intake checks from
+    # each image's header before decoding.
+    Image.MAX_IMAGE_PIXELS = settings.max_page_pixels
     local: MinioServer | None = None
     if settings.s3_endpoint:
         endpoint = settings.s3_endpoint

@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     pkcs11_token_label: str = ""
     pkcs11_user_pin: SecretStr = SecretStr("")
 
-    # Intake limits (certify/intake.py)
+    # Intake limits (certify/intake/)
     max_scan_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
     max_scan_pages: int = Field(default=200, ge=1)
     max_page_pixels: int = Field(default=120_000_000, ge=1)

@@ -40,6 +40,7 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.stamp.base import BaseStamp, BaseStampStyle
 
 from certify import copy_layout, pdf_speedups
+from certify.copy import OFFICER_FIELD, SEAL_FIELD
 from certify.errors import CertifyError, SigningError
 from certify.fonts import PreparedFont
 from certify.ports import VN_TZ, Clock, SignerSource, SystemClock
@@ -52,8 +53,6 @@ pdf_speedups.install()
 TIMESTAMP_TOKEN_ALLOWANCE = 8 * 1024
 CMS_OVERHEAD_ALLOWANCE = 2 * 1024
 TIMESTAMP_BYTES_RESERVED = 2 * (TIMESTAMP_TOKEN_ALLOWANCE + CMS_OVERHEAD_ALLOWANCE)
-OFFICER_FIELD = "officer"
-SEAL_FIELD = "seal"
 
 
 @dataclass(frozen=True)

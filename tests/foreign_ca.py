@@ -9,7 +9,7 @@ import datetime as dt
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -73,7 +73,7 @@ class ForeignCA:
         if issuer is not None:
             url = x509.UniformResourceIdentifier(f"{self.base_url}/foreign/{issuer}.crl")
             ca_issuers = x509.AccessDescription(
-                x509.AuthorityInformationAccessOID.CA_ISSUERS,
+                AuthorityInformationAccessOID.CA_ISSUERS,
                 x509.UniformResourceIdentifier(f"{self.base_url}/foreign/{issuer}.crt"),
             )
             builder = builder.add_extension(

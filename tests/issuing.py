@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 import uvicorn
@@ -119,7 +119,9 @@ def served_pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedPki]:
 
 
 @contextmanager
-def serve_in_thread(app: Any, port: int, *, lifespan: str = "off") -> Iterator[str]:
+def serve_in_thread(
+    app: Any, port: int, *, lifespan: Literal["auto", "on", "off"] = "off"
+) -> Iterator[str]:
     """Serve ``app`` with uvicorn on 127.0.0.1:``port`` in a thread; yields its base URL."""
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan)

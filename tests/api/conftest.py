@@ -7,6 +7,7 @@ import io
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -69,13 +70,13 @@ def verify_services(
 
 
 def seeded_services(
-    minio_server: MinioServer, served_pki: ServedPki, data_dir: Path, **settings: object
+    minio_server: MinioServer, served_pki: ServedPki, data_dir: Path, **settings: Any
 ) -> Services:
     """Real services with a register (SQLite) and buckets of their own, seeded with the
     test authorities and officers, on the session's PKI and a fixed clock."""
     config = Settings(  # a test deployment: copies carry http://testserver
         data_dir=data_dir, public_base_url="http://testserver", deployment="demo", **settings
-    )  # type: ignore[arg-type]
+    )
     database.upgrade(config.resolved_database_url)
     store = MinioObjectStore(store_config(minio_server))
     store.ensure_buckets()

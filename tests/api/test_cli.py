@@ -204,8 +204,8 @@ def test_demo_then_issue_then_register_print(minio_server: MinioServer, tmp_path
     issue_again = [*args, "--certifier", "hong.nt", "--out", str(second)]
     no_code = run(env, "issue", *issue_again, password=passwords["hong.nt"])
     assert no_code.returncode == 2 and "certifier_auth_failed" in no_code.stderr
-    wrong = run(env, "issue", *issue_again, password=passwords["hong.nt"] + "\n000000")
-    assert wrong.returncode == 2 and not second.exists()
+    wrong_code = run(env, "issue", *issue_again, password=passwords["hong.nt"] + "\n000000")
+    assert wrong_code.returncode == 2 and not second.exists()
     code = pyotp.TOTP(secret).now()
     with_code = run(env, "issue", *issue_again, password=f"{passwords['hong.nt']}\n{code}")
     assert with_code.returncode == 0, with_code.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -14,7 +15,7 @@ from tests.issuing import AUTHORITY, ServedPki
 pytestmark = pytest.mark.integration
 
 
-def openssl(*args: str, data: bytes | None = None) -> subprocess.CompletedProcess[str]:
+def openssl(*args: str, data: bytes | None = None) -> subprocess.CompletedProcess[Any]:
     return subprocess.run(
         ["openssl", *args], input=data, capture_output=True, check=False, text=data is None
     )

@@ -1,3 +1,5 @@
+# pyHanko and pikepdf are partly unannotated: calls into them are untyped.
+# mypy: disable-error-code="no-untyped-call"
 """The attack generators (tests.attacks, tests.attacks_malformed) make the change they claim.
 
 Only the files are checked here: that each differs from the genuine copy as intended and is

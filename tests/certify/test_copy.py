@@ -1,3 +1,5 @@
+# pyHanko and pikepdf are partly unannotated: calls into them are untyped.
+# mypy: disable-error-code="no-untyped-call"
 """The certified copy: text, footer, QR code, page sizes, signature fields, PDF/A metadata."""
 
 from __future__ import annotations
@@ -78,7 +80,8 @@ def _reader(path: Path) -> PdfFileReader:
 
 def _page(reader: PdfFileReader, i: int) -> generic.DictionaryObject:
     ref, _ = reader.find_page_for_modification(i)
-    return ref.get_object()
+    page: generic.DictionaryObject = ref.get_object()
+    return page
 
 
 def _media_box(page: generic.DictionaryObject) -> tuple[float, ...]:
@@ -93,7 +96,8 @@ def _image_rects(pdf: Path) -> dict[int, list[tuple[float, float, float, float]]
             ctm = pikepdf.Matrix()
             stack: list[pikepdf.Matrix] = []
             rects = found.setdefault(i, [])
-            for operands, op in pikepdf.parse_content_stream(page):
+            for instruction in pikepdf.parse_content_stream(page):
+                operands, op = instruction.operands, instruction.operator
                 if str(op) == "q":
                     stack.append(ctm)
                 elif str(op) == "Q":
@@ -115,7 +119,8 @@ def _font_sizes(pdf: Path) -> set[float]:
                 if "/AP" in annot:
                     streams.append(annot.AP.N)
         for stream in streams:
-            for operands, op in pikepdf.parse_content_stream(stream):
+            for instruction in pikepdf.parse_content_stream(stream):
+                operands, op = instruction.operands, instruction.operator
                 if str(op) == "Tf":
                     sizes.add(float(operands[1]))
     return sizes
@@ -408,6 +413,7 @@ def _self_signed_signer(name: str) -> Any:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
     from pyhanko.sign import signers
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
 
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
@@ -444,7 +450,7 @@ def _self_signed_signer(name: str) -> Any:
     return signers.SimpleSigner(
         signing_cert=asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
         signing_key=asn1_keys.PrivateKeyInfo.load(der_key),
-        cert_registry=None,
+        cert_registry=SimpleCertificateStore(),
     )
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from certify.copy import CopyBuilder
-from certify.copy_layout import FOOTER_BAND, PAPERS, place_scan, wrap_url
+from certify.copy_layout import FOOTER_BAND, PAPERS, place_scan
+from certify.pdf_text import wrap_url
 
 A4_W, A4_H = PAPERS["A4"]
 MM = 72 / 25.4

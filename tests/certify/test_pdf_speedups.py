@@ -59,5 +59,6 @@ def test_install_is_what_the_reader_uses() -> None:
 
     pdf_speedups.install()
     assert generic.read_hex_string_from_stream is pdf_speedups.read_hex_string
-    obj = generic.read_object(io.BytesIO(b"<48 69>"), None)
+    obj = generic.read_object(io.BytesIO(b"<48 69>"), None)  # type: ignore[arg-type]
+    assert isinstance(obj, generic.TextStringObject | generic.ByteStringObject)
     assert bytes(obj.original_bytes) == b"Hi"

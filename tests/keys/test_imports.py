@@ -137,6 +137,7 @@ def test_import_pem_and_sign(fresh_pki: ProvincialPKI) -> None:
     assert issued.chain == (ca.sub, ca.root)
     assert ca.root in fresh_pki.trust_roots()
     signer = SignerSource(fresh_pki).officer_signer("ttb")
+    assert signer.signing_cert is not None
     assert signer.signing_cert.dump() == cert.public_bytes(serialization.Encoding.DER)
     # The key is re-stored encrypted with the PKI passphrase.
     stored = fresh_pki.key_path(cert.serial_number)

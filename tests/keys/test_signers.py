@@ -30,7 +30,8 @@ def _sign(src: SignerSource, signer: signers.Signer, cert_for_ocsp: object = Non
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(minimal_pdf()))
     out = signers.PdfSigner(meta, signer=signer, timestamper=src.timestamper()).sign_pdf(writer)
-    return out.getvalue()
+    pdf: bytes = out.getvalue()
+    return pdf
 
 
 def _validate(pki: ProvincialPKI, pdf: bytes) -> object:

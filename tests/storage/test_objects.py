@@ -139,7 +139,7 @@ def test_access_denied_by_policy_is_not_object_locked(
     """MinIO says AccessDenied both for a locked version and for credentials without the
     right: a read-only account writing a copy is the server's configuration (503
     storage_access_denied), not a locked object (409)."""
-    from minio.credentials import StaticProvider
+    from minio.credentials.providers import StaticProvider
     from minio.minioadmin import MinioAdmin
 
     admin = MinioAdmin(
