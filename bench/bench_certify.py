@@ -56,8 +56,7 @@ from api.services import issue_validator
 from bench import _world
 from certify.copy import CertificationText
 from certify.intake import ScanLimits, read_scan
-from certify.issuance import VN_TZ
-from certify.ports import SystemClock
+from certify.ports import VN_TZ, SystemClock
 from certify.signing import CopySigner, SignatureText, stamp_style
 from keys.signers import SignerSource
 

@@ -7,6 +7,7 @@ handling dominates), and prints both rates and their ratio.
 
 from __future__ import annotations
 
+import argparse
 import io
 import sys
 import tempfile
@@ -66,7 +67,9 @@ def rate(signer: signers.Signer, pdf: bytes, n: int) -> float:
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 50
+    parser = argparse.ArgumentParser(description="Signatures per second: cached key vs reloaded.")
+    parser.add_argument("signatures", type=int, nargs="?", default=50, help="per measurement")
+    n = parser.parse_args().signatures
     passphrase = b"bench-passphrase"
     with tempfile.TemporaryDirectory() as tmp:
         pki = ProvincialPKI.init(
