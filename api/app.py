@@ -20,7 +20,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import install_error_handlers
-from api.ratelimit import RateLimiter
+from api.ratelimit import LoginThrottle, RateLimiter
 from api.services import Services, build_services
 from api.settings import Settings
 from certify.consistency import ConsistencyReport, check
@@ -71,15 +71,22 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         app.state.services = services
     app.state.upload_limiter = RateLimiter(settings.verify_upload_rate_limit, scope="upload")
     app.state.token_limiter = RateLimiter(settings.verify_token_rate_limit, scope="token")
+    # The published cancellations: as cheap to ask for as a code, so the same limit.
+    app.state.listing_limiter = RateLimiter(settings.verify_token_rate_limit, scope="listing")
+    app.state.login_throttle = LoginThrottle(
+        settings.login_failure_limit_account, settings.login_failure_limit_address
+    )
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders)
 
-    from api.routes import health, pages, pki, verify
+    from api.routes import auth, cancellations, health, pages, pki, verify
 
     app.include_router(health.router)
     app.include_router(pki.router)
     app.include_router(verify.router)
+    app.include_router(auth.router)
     app.include_router(pages.router)
+    app.include_router(cancellations.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

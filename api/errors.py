@@ -28,6 +28,7 @@ STATUS_TABLE: tuple[tuple[type[e.CertifyError], int], ...] = (
     (e.NotFoundError, 404),
     (e.ObjectLockedError, 409),
     (e.ConflictError, 409),
+    (e.UnauthenticatedError, 401),
     (e.PermissionDeniedError, 403),
     # No PKI yet is the service's state, not the request's fault: the same 503 as the
     # /pki routes say with the same code.
@@ -76,6 +77,8 @@ def error_headers(error: e.CertifyError) -> dict[str, str] | None:
     """Headers an error answer carries: ``Retry-After`` for rate limits (RFC 9110 §10.2.3)."""
     if isinstance(error, e.RateLimitedError):
         return {"Retry-After": str(error.retry_after)}
+    if isinstance(error, e.UnauthenticatedError):
+        return {"WWW-Authenticate": "Bearer"}  # RFC 6750 §3
     return None
 
 

@@ -38,3 +38,39 @@ class RateLimiter:
                 raise RateLimitedError(
                     retry_after=max(1, math.ceil(stats.reset_time - time.time()))
                 )
+
+
+class LoginThrottle:
+    """Failed logins counted per account and per client address (moving windows): past a
+    limit, logins are refused before the password is even checked, for either key.
+
+    Only failures count, so an officer who types the password right is never slowed."""
+
+    def __init__(self, per_account: str, per_address: str) -> None:
+        self._limits = {
+            "account": parse_many(per_account) if per_account.strip() else [],
+            "address": parse_many(per_address) if per_address.strip() else [],
+        }
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    def _keys(self, username: str, address: str) -> list[tuple[str, str]]:
+        return [("account", username.casefold()), ("address", address)]
+
+    def check(self, username: str, address: str) -> None:
+        """Raises RateLimitedError when the account or the address is over a limit."""
+        for scope, key in self._keys(username, address):
+            for item in self._limits[scope]:
+                if not self._limiter.test(item, "login", scope, key):
+                    stats = self._limiter.get_window_stats(item, "login", scope, key)
+                    raise RateLimitedError(
+                        "Đăng nhập sai quá nhiều lần; hãy thử lại sau. / Too many failed "
+                        "logins; try again later.",
+                        code="login_throttled",
+                        retry_after=max(1, math.ceil(stats.reset_time - time.time())),
+                    )
+
+    def failed(self, username: str, address: str) -> None:
+        """Count one failed login of the account and of the address."""
+        for scope, key in self._keys(username, address):
+            for item in self._limits[scope]:
+                self._limiter.hit(item, "login", scope, key)

@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     # Per client address (limits' notation, e.g. "30/minute;500/hour"); empty: no limit.
     verify_upload_rate_limit: str = "30/minute"
     verify_token_rate_limit: str = "120/minute"  # noqa: S105 - a rate, not a secret
+    # Failed staff logins (limits' notation), per account and per client address.
+    login_failure_limit_account: str = "5/15 minutes"
+    login_failure_limit_address: str = "30/15 minutes"
 
     # The register against the copies bucket (certify check): at start-up, then every so often.
     check_interval_hours: float = Field(default=24.0, ge=0)  # 0: only at start-up

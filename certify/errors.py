@@ -73,6 +73,13 @@ class ObjectLockedError(ConflictError):
     )
 
 
+class UnauthenticatedError(CertifyError):
+    """No usable credentials: a bearer token missing, malformed, unknown, expired or revoked."""
+
+    code = "unauthenticated"
+    default_message = "Cần đăng nhập (mã truy cập). / Authentication required (bearer token)."
+
+
 class PermissionDeniedError(CertifyError):
     """The caller may not do this (wrong authority, wrong role)."""
 
@@ -135,6 +142,8 @@ class RateLimitedError(CertifyError):
         "Quá nhiều yêu cầu, vui lòng thử lại sau. / Too many requests, please retry later."
     )
 
-    def __init__(self, message: str | None = None, *, retry_after: int = 60) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str | None = None, *, retry_after: int = 60, code: str | None = None
+    ) -> None:
+        super().__init__(message, code=code)
         self.retry_after = retry_after

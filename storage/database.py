@@ -153,6 +153,32 @@ class Officer(Base):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
 
 
+class OfficerRole(Base):
+    """A role an officer holds in their authority; one person may hold several (the officer's
+    ``role`` column is the role they were created with)."""
+
+    __tablename__ = "officer_roles"
+    __table_args__ = (CheckConstraint(_in_list("role", ROLES), name="role"),)
+
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+
+class ApiToken(Base):
+    """A bearer token an officer created for the API. Only its SHA-256 is kept: the token
+    itself is shown once, when it is made."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
 class Request(Base):
     """A request (hồ sơ) with its tracking code: one requester, one or more originals."""
 
@@ -223,7 +249,8 @@ class Document(Base):
     status: Mapped[str] = mapped_column(String(16), default="issued")
     # TT 01/2020 art. 7: a cancellation is published with its date and reason.
     cancelled_reason: Mapped[str | None] = mapped_column(Text)
-    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Indexed: the public list of cancellations reads the newest first.
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     # The copy's validation when it was issued (JSON of certify.verdicts.Validation): public
     # verification of the same bytes is then a hash and a lookup.
     validation: Mapped[str | None] = mapped_column(Text)

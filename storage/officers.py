@@ -6,10 +6,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from certify.errors import InvalidInputError, NotFoundError
 from certify.ports import AuthorityRecord, OfficerRecord
-from storage.database import ROLES, Authority, Officer, Province
+from storage.database import ROLES, Authority, Officer, OfficerRole, Province
 from storage.sql_base import SqlBase, aware
 
 
@@ -98,7 +99,44 @@ class Officers(SqlBase):
             )
             session.add(officer)
             session.flush()
+            session.add(OfficerRole(officer_id=officer.id, role=record.role))
+            session.flush()
             return officer_record(officer)
+
+    def roles_of(self, username: str) -> frozenset[str]:
+        """Every role ``username`` holds in their authority. Raises ``NotFoundError``."""
+        with self._session(write=False) as session:
+            officer_id = self._officer_id(session, username)
+            rows = session.execute(
+                select(OfficerRole.role).where(OfficerRole.officer_id == officer_id)
+            ).scalars()
+            return frozenset(rows)
+
+    def grant_role(self, username: str, role: str) -> None:
+        """Give ``username`` the ``role`` too (no-op if held). Raises ``InvalidInputError``
+        (unknown role), ``NotFoundError``."""
+        if role not in ROLES:
+            raise InvalidInputError(f"Vai trò không hợp lệ. / Unknown role {role!r}.")
+        with self._session(write=True) as session:
+            officer_id = self._officer_id(session, username)
+            if session.get(OfficerRole, (officer_id, role)) is None:
+                session.add(OfficerRole(officer_id=officer_id, role=role))
+
+    def withdraw_role(self, username: str, role: str) -> None:
+        """Take ``role`` from ``username`` (no-op if not held). Raises ``NotFoundError``."""
+        with self._session(write=True) as session:
+            held = session.get(OfficerRole, (self._officer_id(session, username), role))
+            if held is not None:
+                session.delete(held)
+
+    @staticmethod
+    def _officer_id(session: Session, username: str) -> int:
+        officer_id = session.execute(
+            select(Officer.id).where(Officer.username == username)
+        ).scalar_one_or_none()
+        if officer_id is None:
+            raise NotFoundError("Không tìm thấy cán bộ. / No such officer.")
+        return officer_id
 
     def set_officer_password(self, username: str, password_hash: str | None) -> None:
         """Set (or clear) an officer's password hash. Raises ``NotFoundError``."""

@@ -31,6 +31,7 @@ Every method translates SQLAlchemy errors: integrity violations and lock conflic
 
 from __future__ import annotations
 
+from storage.api_tokens import ApiTokens
 from storage.audit_chain import GENESIS_HASH, AuditChain, audit_hash
 from storage.numbering import Documents, SqlRegisterTransaction
 from storage.officers import OfficerLogin, Officers
@@ -46,6 +47,6 @@ __all__ = [
 ]
 
 
-class SqlRegister(Documents, Requests, Officers, AuditChain):
+class SqlRegister(Documents, Requests, Officers, ApiTokens, AuditChain):
     """The register database (``certify.ports.RegisterRepository``) on SQLAlchemy: one
     engine, the parts above as one object."""

@@ -8,24 +8,16 @@ A certifier's signature needs the certifier (sole control of the signing key, is
 from __future__ import annotations
 
 import argparse
-import contextlib
 import getpass
 import os
 from collections.abc import Iterator
 
 import pyotp
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 
-from certify.errors import NotFoundError, PermissionDeniedError
+from api.officer_auth import verify_credentials
+from certify.errors import PermissionDeniedError
 from storage.sql_register import SqlRegister
 
-# A hash of a random password: verified against when there is nothing to verify, so that a
-# missing officer takes as long as a wrong password.
-_DUMMY_HASH = (
-    "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$"
-    "0u6Ks0ZAq5xzKeXfhJEB9jSzZ+LPsOwvtVn6AojyQmA"
-)
 TOTP_ISSUER = "certify"
 
 
@@ -54,24 +46,7 @@ def authenticate_officer(register: SqlRegister, username: str, *, password_fd: i
     )
     answers = _answers(username, password_fd)
     password = next(answers, "")
-    hasher = PasswordHasher()
-    try:
-        login = register.get_officer_login(username)
-    except NotFoundError:
-        with contextlib.suppress(VerificationError, InvalidHashError):
-            hasher.verify(_DUMMY_HASH, password)
-        raise refused from None
-    try:
-        hasher.verify(login.password_hash or _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
-        raise refused from None
-    if not login.active or not login.password_hash:
-        raise refused
-    if login.totp_secret:
-        code = next(answers, "").strip()
-        # RFC 6238 §5.2: one step of clock drift either way.
-        if not (code.isdigit() and pyotp.TOTP(login.totp_secret).verify(code, valid_window=1)):
-            raise refused
+    verify_credentials(register, username, password, lambda: next(answers, ""), refused=refused)
 
 
 def _enroll(args: argparse.Namespace) -> int:

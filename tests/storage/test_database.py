@@ -30,6 +30,8 @@ TABLES = {
     "provinces",
     "authorities",
     "officers",
+    "officer_roles",
+    "api_tokens",
     "requests",
     "documents",
     "register_counters",
@@ -51,7 +53,7 @@ def test_migrations_create_every_table(engine: Engine) -> None:
     assert tables >= TABLES | {"alembic_version"}
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == (
-            "0004"
+            "0005"
         )
 
 

@@ -1,0 +1,63 @@
+"""An officer proves who they are: password (argon2) and, once enrolled, a TOTP code
+(RFC 6238). Used by the CLI (``certify issue``, ``certify officer``) and the API's login.
+
+Every failure gives the same answer (no such officer, inactive, no password, wrong password
+or code), and a missing officer takes as long as a wrong password.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Callable
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from certify.errors import NotFoundError, PermissionDeniedError
+from storage.officers import OfficerLogin
+from storage.sql_register import SqlRegister
+
+# A hash of a random password: verified against when there is nothing to verify, so that a
+# missing officer takes as long as a wrong password.
+_DUMMY_HASH = (
+    "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$"
+    "0u6Ks0ZAq5xzKeXfhJEB9jSzZ+LPsOwvtVn6AojyQmA"
+)
+_HASHER = PasswordHasher()
+
+
+def verify_credentials(
+    register: SqlRegister,
+    username: str,
+    password: str,
+    code: str | Callable[[], str] | None,
+    *,
+    refused: PermissionDeniedError,
+    now: dt.datetime | None = None,
+) -> OfficerLogin:
+    """The officer's login if ``password`` (and, when a TOTP secret is enrolled, ``code``)
+    are right; otherwise ``refused`` is raised, whatever was wrong. ``code`` may be a
+    function: it is asked only once the password is right and a second factor is enrolled
+    (a prompt must not tell a stranger who has one). ``now`` is the time the code is checked
+    at (the service's clock; the wall clock when None)."""
+    try:
+        login = register.get_officer_login(username)
+    except NotFoundError:
+        with contextlib.suppress(VerificationError, InvalidHashError):
+            _HASHER.verify(_DUMMY_HASH, password)
+        raise refused from None
+    try:
+        _HASHER.verify(login.password_hash or _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        raise refused from None
+    if not login.active or not login.password_hash:
+        raise refused
+    if login.totp_secret:
+        digits = (code() if callable(code) else code or "").strip()
+        # RFC 6238 §5.2: one step of clock drift either way.
+        totp = pyotp.TOTP(login.totp_secret)
+        if not (digits.isdigit() and totp.verify(digits, for_time=now, valid_window=1)):
+            raise refused
+    return login
