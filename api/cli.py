@@ -25,6 +25,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "api.commands.verify",
     "api.commands.check",
     "api.commands.officers",
+    "api.commands.audit",
 )
 
 

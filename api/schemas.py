@@ -151,3 +151,47 @@ MODIFIED_EXAMPLE: dict[str, Any] = {
         }
     ],
 }
+
+
+class CancellationOut(BaseModel):
+    """A cancelled certification as published (TT 01/2020 art. 7): never the requester, the
+    document's name or the copy's verification code."""
+
+    authority_code: str
+    authority_name: str
+    number: int = Field(description="Số chứng thực")
+    book: str = Field(description="Quyển số, e.g. 01/2026")
+    register_type: str = Field(description="Register type, e.g. SCT/BS")
+    issued_on: str = Field(description="Date of certification (Vietnam)")
+    cancelled_on: str = Field(description="Date of cancellation (Vietnam)")
+    cancelled_reason: str
+
+
+class CancellationsOut(BaseModel):
+    """One page of the published cancellations, newest first."""
+
+    authority_code: str | None = Field(description="The authority filter, if any")
+    page: int
+    page_size: int
+    next_page: int | None = Field(description="The next page's number, if there is one")
+    items: list[CancellationOut]
+
+
+CANCELLATIONS_EXAMPLE: dict[str, Any] = {
+    "authority_code": None,
+    "page": 1,
+    "page_size": 50,
+    "next_page": None,
+    "items": [
+        {
+            "authority_code": "dn-tanphu",
+            "authority_name": "UBND phường Tân Phú",
+            "number": 12,
+            "book": "01/2026",
+            "register_type": "SCT/BS",
+            "issued_on": "2026-12-01",
+            "cancelled_on": "2026-12-03",
+            "cancelled_reason": "Chứng thực sai thẩm quyền",
+        }
+    ],
+}

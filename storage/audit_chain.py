@@ -11,9 +11,10 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from certify.ports import AuditRecord
@@ -100,6 +101,16 @@ def append_event(session: Session, record: AuditRecord) -> str:
     return event_hash_
 
 
+@dataclass(frozen=True)
+class AuditEventSummary:
+    """What may be shown of an audit event outside the register: its id, time and action.
+    Its subject and details are left out (they may lead to a person)."""
+
+    id: int
+    at: dt.datetime
+    action: str
+
+
 class AuditChain(SqlBase):
     """Reading and checking the audit chain."""
 
@@ -135,6 +146,21 @@ class AuditChain(SqlBase):
             finally:
                 result.close()
         return None
+
+    def audit_event_count(self) -> int:
+        """How many audit events the register holds."""
+        with self._session(write=False) as session:
+            return session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
+
+    def audit_event_summary(self, event_id: int) -> AuditEventSummary | None:
+        """The id, time and action of audit event ``event_id``, or None if there is none."""
+        with self._session(write=False) as session:
+            row = session.execute(
+                select(AuditEvent.id, AuditEvent.at, AuditEvent.action).where(
+                    AuditEvent.id == event_id
+                )
+            ).one_or_none()
+            return None if row is None else AuditEventSummary(*row)
 
     def verify_audit_chain(self) -> bool:
         """Whether every audit event links to its predecessor and hashes to its hash."""

@@ -31,6 +31,7 @@ import datetime as dt
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -43,6 +44,23 @@ from certify.register import RegisterRow
 from storage.audit_chain import append_event
 from storage.database import Authority, Document, Officer, RegisterCounter, Request
 from storage.sql_base import SqlBase, aware, translated
+
+
+@dataclass(frozen=True)
+class PublishedCancellation:
+    """A cancelled entry as it is published (TT 01/2020 art. 7): what the register says of
+    the certification and its cancellation, and nothing of the requester or the copy's
+    verification code (NĐ 13/2023)."""
+
+    document_id: str
+    authority_code: str
+    authority_name: str
+    register_type: str
+    number: int
+    book: str
+    issued_at: dt.datetime
+    cancelled_at: dt.datetime
+    reason: str
 
 
 def document_select() -> Select[Document, str, str]:
@@ -323,6 +341,55 @@ class Documents(SqlBase):
         stmt = stmt.order_by(Document.register_type, Document.number)
         with self._session(write=False) as session:
             return [entry_of(*row) for row in session.execute(stmt)]
+
+    def list_cancellations(
+        self, *, authority_code: str | None, offset: int, limit: int
+    ) -> list[PublishedCancellation]:
+        """Cancelled entries, newest cancellation first (ties by entry id, so that pages do
+        not overlap), of one authority or of all, with the authority's name.
+
+        Raises ``InvalidInputError`` for a negative offset or a limit outside 1-1000.
+        """
+        if offset < 0 or not 1 <= limit <= 1000:
+            raise InvalidInputError("Trang không hợp lệ. / Invalid page.")
+        stmt = (
+            select(
+                Document.id,
+                Document.authority_code,
+                Authority.name,
+                Document.register_type,
+                Document.number,
+                Document.book,
+                Document.issued_at,
+                Document.cancelled_at,
+                Document.cancelled_reason,
+            )
+            .join(Authority, Document.authority_code == Authority.code)
+            .where(Document.status == "cancelled", Document.cancelled_at.is_not(None))
+        )
+        if authority_code is not None:
+            stmt = stmt.where(Document.authority_code == authority_code)
+        stmt = stmt.order_by(Document.cancelled_at.desc(), Document.id.desc())
+        published: list[PublishedCancellation] = []
+        with self._session(write=False) as session:
+            for row in session.execute(stmt.offset(offset).limit(limit)):
+                doc_id, code, name, register_type, number, book, issued, cancelled, reason = row
+                if cancelled is None:  # excluded by the query; this narrows the type
+                    continue
+                published.append(
+                    PublishedCancellation(
+                        document_id=doc_id,
+                        authority_code=code,
+                        authority_name=name,
+                        register_type=register_type,
+                        number=number,
+                        book=book,
+                        issued_at=issued,
+                        cancelled_at=cancelled,
+                        reason=reason or "",
+                    )
+                )
+        return published
 
     def register_rows(
         self,

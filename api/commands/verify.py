@@ -106,7 +106,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     cancel = subparsers.add_parser(
         "cancel", help="cancel a certification (TT 01/2020 art. 7); verifiers then see it"
     )
-    cancel.add_argument("--token", help="the copy's verification code")
+    cancel.add_argument(
+        "--token", help="the copy's verification code (write --token=CODE: a code may begin with -)"
+    )
     cancel.add_argument("--authority", help="authority code (with --year and --number)")
     cancel.add_argument("--year", type=int)
     cancel.add_argument("--number", type=int)

@@ -182,7 +182,7 @@ def test_demo_then_issue_then_register_print(minio_server: MinioServer, tmp_path
     assert modified.stdout.startswith("MODIFIED")
 
     token = result["verify_url"].rsplit("/", 1)[1]
-    cancelled = run(env, "cancel", "--token", token, "--reason", "Cấp sai thẩm quyền")
+    cancelled = run(env, "cancel", f"--token={token}", "--reason", "Cấp sai thẩm quyền")
     assert cancelled.returncode == 0, cancelled.stderr
     after = run(env, "verify", str(out), "--json")
     assert after.returncode == 1
