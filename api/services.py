@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import logging
@@ -16,8 +17,10 @@ from sqlalchemy.engine import Engine
 
 from api.settings import Settings
 from api.validation_pool import ValidationPool
+from certify import deadlines
 from certify.copy import CopyBuilder
-from certify.errors import CertifyError
+from certify.errors import CertifyError, InvalidInputError
+from certify.holidays import DEFAULT_CALENDAR, HolidayCalendar
 from certify.intake import ScanLimits
 from certify.issuance import CertificationService
 from certify.ports import Clock, IssuedCopyValidator, ObjectStore, SystemClock
@@ -52,6 +55,7 @@ class Services:
     _trust: TrustCache | None = None
     _verifier: Verifier | None = None
     _pool: ValidationPool | None = None
+    _calendar: HolidayCalendar | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     clock: Clock = field(default_factory=SystemClock)
 
@@ -172,6 +176,47 @@ class Services:
                     book_number=settings.register_book,
                 )
             return self._certification
+
+    def calendar(self) -> HolidayCalendar:
+        """The holiday calendar: the shipped one with the settings' file merged in, read once.
+
+        Raises:
+            InvalidInputError: code ``holiday_calendar_invalid``, the file is not a calendar.
+        """
+        with self._lock:
+            if self._calendar is None:
+                path = self.settings.holiday_calendar_file
+                calendar = DEFAULT_CALENDAR
+                if path is not None:
+                    try:
+                        data = path.read_bytes()
+                    except OSError as exc:
+                        raise InvalidInputError(
+                            f"Không đọc được tệp lịch nghỉ lễ {path}. / The holiday calendar "
+                            f"file {path} cannot be read.",
+                            code="holiday_calendar_invalid",
+                        ) from exc
+                    calendar = calendar.merged(HolidayCalendar.from_json(data))
+                self._calendar = calendar
+            return self._calendar
+
+    def due_at(self, received_at: dt.datetime) -> dt.datetime | None:
+        """When a request received at ``received_at`` is due, or None (with a warning for the
+        operator) when the calendar does not cover its year: a certification under way is
+        not stopped for a missing calendar, and nothing is counted overdue by a guess."""
+        try:
+            return deadlines.due_at(
+                received_at, calendar=self.calendar(), closes_at=self.settings.office_closes_at
+            )
+        except InvalidInputError as exc:
+            if exc.code != "holiday_calendar_missing":
+                raise
+            log.warning(
+                "no holiday calendar for %s: add it (CERTIFY_HOLIDAY_CALENDAR_FILE); "
+                "the request has no due time",
+                received_at.year,
+            )
+            return None
 
     def scan_limits(self) -> ScanLimits:
         s = self.settings

@@ -6,6 +6,7 @@ Built in ``create_app()`` or by the CLI, never at import time. Secrets are ``Sec
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import ipaddress
 import urllib.parse
 from pathlib import Path
@@ -92,6 +93,12 @@ class Settings(BaseSettings):
     # Register
     register_type: str = "SCT/BS"
     register_book: str = "01"  # quyển số as on the register cover, printed as 01/{year}
+
+    # Due times of requests (certify.deadlines): the office closes at this hour (Vietnam
+    # time); the holiday calendar is the shipped one (2026-2027), with the years of this JSON
+    # file added or replaced (certify.holidays.HolidayCalendar.from_json).
+    office_closes_at: dt.time = dt.time(17, 0)
+    holiday_calendar_file: Path | None = None
 
     # The copy's Unicode font (Vietnamese needs more than Latin-1): DejaVu Sans by default
     font_path: Path = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")

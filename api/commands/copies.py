@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as dt
 import json
 import os
 import secrets
@@ -139,12 +138,14 @@ def _issue(args: argparse.Namespace) -> int:
         request_code = args.request or "YC-" + secrets.token_hex(5).upper()
         made_request = not args.request
         if made_request:
+            received_at = services.clock.now()
             register.add_request(
                 request_code,
                 authority_code=args.authority,
                 requester_name=args.requester,
                 requester_id_number=args.requester_id,
-                received_at=dt.datetime.now(dt.UTC),
+                received_at=received_at,
+                due_at=services.due_at(received_at),
             )
         service = services.certification()
         files = []

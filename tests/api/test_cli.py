@@ -13,6 +13,7 @@ from pathlib import Path
 import pyotp
 import pytest
 
+from certify.holidays import DEFAULT_CALENDAR
 from storage.minio_server import MinioServer
 from tests.issuing import scan_jpeg
 
@@ -147,6 +148,11 @@ def test_demo_then_issue_then_register_print(minio_server: MinioServer, tmp_path
     assert not (tmp_path / "x.pdf").exists()
     with sqlite3.connect(tmp_path / "var" / "certify.db") as db:  # no empty request left
         assert db.execute("SELECT count(*) FROM requests").fetchone() == (1,)
+        # the request got its due time from the holiday calendar (certify.deadlines); the
+        # CLI runs on the machine's clock, and the shipped calendar covers 2026-2027
+        [(received, due)] = db.execute("SELECT received_at, due_at FROM requests").fetchall()
+        covered = DEFAULT_CALENDAR.years
+        assert (due is not None and due > received) == (int(received[:4]) in covered)
 
     book = tmp_path / "register.pdf"
     printed = run(
