@@ -10,11 +10,17 @@ import math
 import time
 
 from fastapi import Request
-from limits import parse_many
+from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from certify.errors import RateLimitedError
+
+
+def _retry_after(limiter: MovingWindowRateLimiter, item: RateLimitItem, *keys: str) -> int:
+    """Whole seconds until the window of ``item`` for ``keys`` has room again (at least 1)."""
+    stats = limiter.get_window_stats(item, *keys)
+    return max(1, math.ceil(stats.reset_time - time.time()))
 
 
 class RateLimiter:
@@ -34,9 +40,8 @@ class RateLimiter:
         client = request.client.host if request.client else "unknown"
         for item in self._items:
             if not self._limiter.hit(item, self._scope, client):
-                stats = self._limiter.get_window_stats(item, self._scope, client)
                 raise RateLimitedError(
-                    retry_after=max(1, math.ceil(stats.reset_time - time.time()))
+                    retry_after=_retry_after(self._limiter, item, self._scope, client)
                 )
 
 
@@ -61,12 +66,11 @@ class LoginThrottle:
         for scope, key in self._keys(username, address):
             for item in self._limits[scope]:
                 if not self._limiter.test(item, "login", scope, key):
-                    stats = self._limiter.get_window_stats(item, "login", scope, key)
                     raise RateLimitedError(
                         "Đăng nhập sai quá nhiều lần; hãy thử lại sau. / Too many failed "
                         "logins; try again later.",
                         code="login_throttled",
-                        retry_after=max(1, math.ceil(stats.reset_time - time.time())),
+                        retry_after=_retry_after(self._limiter, item, "login", scope, key),
                     )
 
     def failed(self, username: str, address: str) -> None:

@@ -11,17 +11,14 @@ printed head hash is for, so the test asserts that the head changed.
 from __future__ import annotations
 
 import json
-import os
 import re
-import secrets
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from storage.minio_server import MinioServer
+from tests.api.cli_run import cli_env, run
 from tests.issuing import scan_jpeg
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -31,20 +28,6 @@ BROKEN = re.compile(
     r"^certify: .*audit chain BROKEN at event (\d+) "
     r"\((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+07:00), ([a-z.]+)\)$"
 )
-
-
-def run(
-    env: dict[str, str], *args: str, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def audit_verify(env: dict[str, str]) -> tuple[int, str]:
@@ -83,17 +66,7 @@ def copy_db(source: Path, target: Path) -> None:
 def test_audit_verify_finds_edits_and_gaps_but_needs_the_head_for_a_cut_tail(
     minio_server: MinioServer, tmp_path: Path
 ) -> None:
-    suffix = secrets.token_hex(4)
-    env = {
-        **os.environ,
-        "CERTIFY_DATA_DIR": str(tmp_path / "var"),
-        "CERTIFY_S3_ENDPOINT": minio_server.endpoint,
-        "CERTIFY_S3_ACCESS_KEY": minio_server.access_key,
-        "CERTIFY_S3_SECRET_KEY": minio_server.secret_key,
-        "CERTIFY_SCANS_BUCKET": f"scans-{suffix}",
-        "CERTIFY_COPIES_BUCKET": f"copies-{suffix}",
-        "CERTIFY_COPIES_RETENTION_DAYS": "1",
-    }
+    env = cli_env(minio_server, tmp_path)
     db = tmp_path / "var" / "certify.db"
     demo = run(env, "demo", "--json")
     assert demo.returncode == 0, demo.stderr
@@ -110,8 +83,7 @@ def test_audit_verify_finds_edits_and_gaps_but_needs_the_head_for_a_cut_tail(
             *("--authority", "dn-tanphu", "--certifier", "hong.nt"),
             *("--document-name", "Giấy khai sinh", "--scan", str(scan)),
             *("--requester", "Phạm Văn Dũng", "--out", str(tmp_path / name), "--json"),
-            *("--password-fd", "0"),
-            stdin=password["hong.nt"] + "\n",
+            password=password["hong.nt"],
         )
         assert done.returncode == 0, done.stderr
         issued: dict[str, object] = json.loads(done.stdout)

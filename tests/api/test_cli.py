@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pyotp
@@ -15,40 +12,14 @@ import pytest
 
 from certify.holidays import DEFAULT_CALENDAR
 from storage.minio_server import MinioServer
+from tests.api.cli_run import cli_env, run
 from tests.issuing import scan_jpeg
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def run(
-    env: dict[str, str], *args: str, password: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    """``certify ARGS``; with ``password``, it is given on standard input (--password-fd 0)."""
-    if password is not None:
-        args = (*args, "--password-fd", "0")
-    return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
-        env=env,
-        input=None if password is None else password + "\n",
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
 def test_demo_then_issue_then_register_print(minio_server: MinioServer, tmp_path: Path) -> None:
-    suffix = secrets.token_hex(4)
-    env = {
-        **os.environ,
-        "CERTIFY_DATA_DIR": str(tmp_path / "var"),
-        "CERTIFY_S3_ENDPOINT": minio_server.endpoint,
-        "CERTIFY_S3_ACCESS_KEY": minio_server.access_key,
-        "CERTIFY_S3_SECRET_KEY": minio_server.secret_key,
-        "CERTIFY_SCANS_BUCKET": f"scans-{suffix}",
-        "CERTIFY_COPIES_BUCKET": f"copies-{suffix}",
-        "CERTIFY_COPIES_RETENTION_DAYS": "1",
-    }
+    env = cli_env(minio_server, tmp_path)
     # Before the demo marks this data directory as a demo, a loopback URL cannot go into
     # copies or certificates.
     scan_first = tmp_path / "first.jpg"
