@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.errors import install_error_handlers
 from api.ratelimit import LoginThrottle, RateLimiter
 from api.services import Services, build_services
+from api.sessions import install_session_handlers
 from api.settings import Settings
 from certify.consistency import ConsistencyReport, check
 from certify.errors import CertifyError
@@ -77,16 +78,21 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         settings.login_failure_limit_account, settings.login_failure_limit_address
     )
     install_error_handlers(app)
+    install_session_handlers(app)  # after: outside /desk the JSON handlers answer
     app.add_middleware(SecurityHeaders)
 
-    from api.routes import auth, cancellations, health, pages, pki, verify
+    from api.routes import auth, cancellations, desk_login, health, pages, pki, verify
 
     app.include_router(health.router)
     app.include_router(pki.router)
     app.include_router(verify.router)
     app.include_router(auth.router)
+    app.include_router(desk_login.router)
     app.include_router(pages.router)
     app.include_router(cancellations.router)
+    from api.routes import desk_api
+
+    app.include_router(desk_api.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

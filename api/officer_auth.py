@@ -1,5 +1,6 @@
 """An officer proves who they are: password (argon2) and, once enrolled, a TOTP code
-(RFC 6238). Used by the CLI (``certify issue``, ``certify officer``) and the API's login.
+(RFC 6238). Used by the CLI (``certify issue``, ``certify officer``), the API's login and
+the desk's page login (password only: see ``second_factor``).
 
 Every failure gives the same answer (no such officer, inactive, no password, wrong password
 or code), and a missing officer takes as long as a wrong password.
@@ -36,12 +37,17 @@ def verify_credentials(
     *,
     refused: PermissionDeniedError,
     now: dt.datetime | None = None,
+    second_factor: bool = True,
 ) -> OfficerLogin:
     """The officer's login if ``password`` (and, when a TOTP secret is enrolled, ``code``)
     are right; otherwise ``refused`` is raised, whatever was wrong. ``code`` may be a
     function: it is asked only once the password is right and a second factor is enrolled
     (a prompt must not tell a stranger who has one). ``now`` is the time the code is checked
-    at (the service's clock; the wall clock when None)."""
+    at (the service's clock; the wall clock when None).
+
+    With ``second_factor=False`` the TOTP code is not asked for nor checked, enrolled or not:
+    the desk's page login, where the second factor is asked only when a certifier signs
+    (issue 11.1: a stolen session cookie cannot sign)."""
     try:
         login = register.get_officer_login(username)
     except NotFoundError:
@@ -54,7 +60,7 @@ def verify_credentials(
         raise refused from None
     if not login.active or not login.password_hash:
         raise refused
-    if login.totp_secret:
+    if second_factor and login.totp_secret:
         digits = (code() if callable(code) else code or "").strip()
         # RFC 6238 §5.2: one step of clock drift either way.
         totp = pyotp.TOTP(login.totp_secret)

@@ -7,10 +7,13 @@ import functools
 import hashlib
 import logging
 import os
+import tempfile
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import pyotp
 from cryptography.hazmat.primitives.serialization import Encoding
 from PIL import Image
 from sqlalchemy.engine import Engine
@@ -19,6 +22,8 @@ from api.settings import Settings
 from api.validation_pool import ValidationPool
 from certify import deadlines
 from certify.copy import CopyBuilder
+from certify.desk import Desk
+from certify.desk_scans import DeskScans
 from certify.errors import CertifyError, InvalidInputError
 from certify.holidays import DEFAULT_CALENDAR, HolidayCalendar
 from certify.intake import ScanLimits
@@ -56,6 +61,7 @@ class Services:
     _verifier: Verifier | None = None
     _pool: ValidationPool | None = None
     _calendar: HolidayCalendar | None = None
+    _desk: Desk | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     clock: Clock = field(default_factory=SystemClock)
 
@@ -177,6 +183,24 @@ class Services:
                 )
             return self._certification
 
+    def desk(self) -> Desk:
+        """The office desk (certify.desk), built once; certifying builds the certification
+        service on first use."""
+        with self._lock:
+            if self._desk is None:
+                self._desk = Desk(
+                    register=self.register,
+                    store=self.store,
+                    scans=DeskScans(self.store, self.scan_limits()),
+                    certification=self.certification,
+                    second_factor=functools.partial(totp_matches, self.register, self.clock),
+                    clock=self.clock,
+                    calendar=self.calendar,
+                    closes_at=self.settings.office_closes_at,
+                    workdir=Path(tempfile.gettempdir()),
+                )
+            return self._desk
+
     def calendar(self) -> HolidayCalendar:
         """The holiday calendar: the shipped one with the settings' file merged in, read once.
 
@@ -226,6 +250,15 @@ class Services:
             max_page_pixels=s.max_page_pixels,
             min_dpi=s.min_scan_dpi,
         )
+
+
+def totp_matches(register: SqlRegister, clock: Clock, username: str, code: str) -> bool | None:
+    """Whether ``code`` is the officer's current TOTP code (RFC 6238, one step of drift
+    either way, at the service's clock); None when they enrolled none."""
+    secret = register.get_officer_login(username).totp_secret
+    if not secret:
+        return None
+    return code.isdigit() and pyotp.TOTP(secret).verify(code, for_time=clock.now(), valid_window=1)
 
 
 def open_pki(settings: Settings, engine: Engine) -> ProvincialPKI | None:

@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     # Failed staff logins (limits' notation), per account and per client address.
     login_failure_limit_account: str = "5/15 minutes"
     login_failure_limit_address: str = "30/15 minutes"
+    # The desk's page sessions end after this long without a request, or this long after
+    # login; a download link of an issued copy works for this long.
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_max_hours: int = Field(default=10, ge=1, le=24 * 7)
+    download_link_hours: int = Field(default=72, ge=1, le=24 * 90)
 
     # The register against the copies bucket (certify check): at start-up, then every so often.
     check_interval_hours: float = Field(default=24.0, ge=0)  # 0: only at start-up

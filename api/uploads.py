@@ -15,7 +15,7 @@ from certify.errors import InvalidInputError, PayloadTooLargeError
 MULTIPART_OVERHEAD = 64 * 1024
 
 
-def _too_large(max_bytes: int, *, upload: bool = False) -> PayloadTooLargeError:
+def too_large(max_bytes: int, *, upload: bool = False) -> PayloadTooLargeError:
     if max_bytes >= 1024 * 1024:
         size = f"{max_bytes / (1024 * 1024):.0f} MiB"
     else:
@@ -40,13 +40,13 @@ async def read_body(request: Request, *, max_bytes: int) -> bytes:
     """
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
-        raise _too_large(max_bytes)
+        raise too_large(max_bytes)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > max_bytes:
-            raise _too_large(max_bytes)
+            raise too_large(max_bytes)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -66,7 +66,7 @@ async def read_upload(request: Request, *, max_bytes: int) -> bytes:
             request, max_bytes=max_bytes + (MULTIPART_OVERHEAD if multipart else 0)
         )
     except PayloadTooLargeError:
-        raise _too_large(max_bytes, upload=True) from None
+        raise too_large(max_bytes, upload=True) from None
     if multipart:
         # Starlette parses the form from the body it has cached (bounded above).
         request._body = body
@@ -82,7 +82,7 @@ async def read_upload(request: Request, *, max_bytes: int) -> bytes:
     if not data:
         raise _missing()
     if len(data) > max_bytes:
-        raise _too_large(max_bytes, upload=True)
+        raise too_large(max_bytes, upload=True)
     return data
 
 

@@ -73,6 +73,8 @@ class IssueOrder:
     page_hashes: tuple[str, ...] = ()
     copies: int = 1
     document_id: str = ""
+    # The original's position in its request, when it was received at the desk.
+    request_item: int | None = None
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,9 @@ class CertificationService:
             )
         authority = self._register.get_authority(order.authority_code)
         officer = self._register.get_officer(order.certifier_username)
-        if officer.authority_code != authority.code or officer.role != "certifier":
+        if officer.authority_code != authority.code or "certifier" not in self._register.roles_of(
+            officer.username
+        ):
             raise PermissionDeniedError(
                 "Người ký không phải người thực hiện chứng thực của cơ quan này. / "
                 "The officer is not a certifier of this authority."
@@ -249,6 +253,7 @@ class CertificationService:
                     certifier_username=officer.username,
                     issued_at=now,
                     validation_json=validation_json,
+                    request_item=order.request_item,
                 )
                 tx.add_document(entry)
                 tx.append_audit(
@@ -335,6 +340,7 @@ class CertificationService:
                     page_hashes=tuple(obj.sha256 for obj in stored),
                     copies=order.copies,
                     document_id=document_id,
+                    request_item=order.request_item,
                 )
             )
         except BaseException:

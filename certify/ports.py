@@ -7,7 +7,7 @@ imports no S3, database or web library.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO, Final, Protocol
@@ -149,6 +149,53 @@ class DocumentEntry:
     cancelled_at: dt.datetime | None = None
     # The copy's validation at issue (JSON of certify.verdicts.Validation), if done.
     validation_json: str | None = field(default=None, repr=False)
+    # Which original of its request (position, from 1) the entry certifies, when it was
+    # received at the desk: the entry and the original's "certified" mark are one write.
+    request_item: int | None = None
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """A request (hồ sơ) as the register knows it. Holds personal data: do not log it."""
+
+    code: str
+    authority_code: str
+    requester_name: str
+    requester_id_number: str
+    status: str
+    created_at: dt.datetime
+    requester_contact: str | None = None
+    refusal_code: str | None = None
+    refusal_note: str | None = None
+    received_at: dt.datetime | None = None
+    due_at: dt.datetime | None = None
+    extended_to: dt.datetime | None = None
+
+    @property
+    def deadline(self) -> dt.datetime | None:
+        """When the result is due: the extended time if extended, else the due time."""
+        return self.extended_to or self.due_at
+
+
+@dataclass(frozen=True)
+class ItemRecord:
+    """One original of a request at the desk (``request_items``)."""
+
+    request_code: str
+    position: int
+    document_name: str
+    pages: int
+    copies: int
+    status: str
+    checked_by: str | None = None
+    checked_at: dt.datetime | None = None
+    refusal_code: str | None = None
+    refusal_note: str | None = None
+    scan_keys: tuple[str, ...] = ()
+    scan_pages: int | None = None
+    document_id: str | None = None
+    # When it was finished: the register entry's issue time, or the refusal's time.
+    closed_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -186,6 +233,8 @@ class RegisterRepository(Protocol):
     def get_authority(self, code: str) -> AuthorityRecord: ...
 
     def get_officer(self, username: str) -> OfficerRecord: ...
+
+    def roles_of(self, username: str) -> frozenset[str]: ...
 
     def find_document_by_token(self, token: str) -> DocumentEntry | None: ...
 
@@ -274,3 +323,59 @@ class AuditedRegister(Protocol):
     def iter_documents(self) -> Iterable[DocumentEntry]: ...
 
     def first_broken_audit_event(self) -> int | None: ...
+
+
+# --- The office desk (certify.desk) -------------------------------------------------------------
+
+
+class DeskRegister(Protocol):
+    """What the desk reads and writes in the register (``storage.request_items`` and the
+    parts above). Every change carries its audit event, written in the same transaction."""
+
+    def transaction(self) -> AbstractContextManager[RegisterTransaction]: ...
+
+    def get_authority(self, code: str) -> AuthorityRecord: ...
+
+    def get_officer(self, username: str) -> OfficerRecord: ...
+
+    def get_request(self, code: str) -> RequestRecord: ...
+
+    def update_request(self, code: str, **changes: object) -> RequestRecord: ...
+
+    def add_request_with_items(
+        self,
+        code: str,
+        *,
+        authority_code: str,
+        requester_name: str,
+        requester_id_number: str,
+        requester_contact: str | None,
+        received_at: dt.datetime,
+        due_at: dt.datetime | None,
+        items: Sequence[tuple[str, int, int]],
+        audit: AuditRecord | None = None,
+    ) -> tuple[RequestRecord, list[ItemRecord]]: ...
+
+    def request_items(self, code: str) -> list[ItemRecord]: ...
+
+    def update_item(
+        self,
+        code: str,
+        position: int,
+        *,
+        expect: Collection[str],
+        audit: AuditRecord | None = None,
+        **changes: object,
+    ) -> ItemRecord: ...
+
+    def open_requests(self, authority_code: str) -> list[RequestRecord]: ...
+
+    def requests_received(
+        self, authority_code: str, *, since: dt.datetime, until: dt.datetime
+    ) -> list[tuple[RequestRecord, list[ItemRecord]]]: ...
+
+    def get_document(self, document_id: str) -> DocumentEntry: ...
+
+    def cancel_document(
+        self, document_id: str, reason: str, at: dt.datetime, *, audit: AuditRecord | None = None
+    ) -> DocumentEntry: ...

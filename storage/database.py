@@ -54,6 +54,8 @@ REQUEST_STATUSES = ("booked", "received", "certified", "refused", "cancelled")
 DOCUMENT_STATUSES = ("issued", "cancelled")
 # NĐ 23/2015 art. 22: the six grounds on which an original is refused.
 REFUSAL_CODES = ("altered", "damaged", "secret", "unlawful", "not_legalised", "self_made")
+# One original of a request at the desk: received, checked (or refused), scanned, certified.
+ITEM_STATUSES = ("received", "checked", "refused", "scanned", "certified")
 
 # The execution option read by the SQLite "begin" hook (see make_engine / for_writing).
 SQLITE_BEGIN_OPTION = "certify_sqlite_begin"
@@ -254,6 +256,68 @@ class Document(Base):
     # The copy's validation when it was issued (JSON of certify.verdicts.Validation): public
     # verification of the same bytes is then a hash and a lookup.
     validation: Mapped[str | None] = mapped_column(Text)
+
+
+class RequestItem(Base):
+    """One original of a request at the desk (issue 11.2): its name, pages and copies asked
+    for; who checked it and when, or why it was refused (NĐ 23/2015 art. 22); its uploaded
+    scan; the register entry it became."""
+
+    __tablename__ = "request_items"
+    __table_args__ = (
+        UniqueConstraint("request_id", "position"),
+        CheckConstraint(_in_list("status", ITEM_STATUSES), name="status"),
+        CheckConstraint(
+            "refusal_code IS NULL OR " + _in_list("refusal_code", REFUSAL_CODES),
+            name="refusal_code",
+        ),
+        CheckConstraint("position > 0 AND pages > 0 AND copies > 0", name="counts"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    document_name: Mapped[str] = mapped_column(String(300))
+    pages: Mapped[int] = mapped_column(Integer)
+    copies: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    checked_by: Mapped[str | None] = mapped_column(String(100))
+    checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    refusal_code: Mapped[str | None] = mapped_column(String(32))
+    refusal_note: Mapped[str | None] = mapped_column(Text)
+    # JSON array of the uploaded files' object keys in ``scans`` (page order), and how many
+    # pages intake found in them.
+    scan_keys: Mapped[str | None] = mapped_column(Text)
+    scan_pages: Mapped[int | None] = mapped_column(Integer)
+    document_id: Mapped[str | None] = mapped_column(ForeignKey("documents.id"))
+
+
+class DeskSession(Base):
+    """A signed-in officer's page session: the SHA-256 of the cookie's secret, its CSRF
+    token, and when it ends (idle and absolute limits)."""
+
+    __tablename__ = "desk_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class DownloadLink(Base):
+    """An unguessable, expiring link to one issued copy (issue 11.3): the SHA-256 of its
+    secret, who made it, until when."""
+
+    __tablename__ = "download_links"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), index=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 class PkiIndex(Base):

@@ -43,6 +43,7 @@ from certify.ports import VN_TZ, AuditRecord, DocumentEntry
 from certify.register import RegisterRow
 from storage.audit_chain import append_event
 from storage.database import Authority, Document, Officer, RegisterCounter, Request
+from storage.request_items import link_item_to_document
 from storage.sql_base import SqlBase, aware, translated
 
 
@@ -224,6 +225,8 @@ class SqlRegisterTransaction:
                 )
             )
             self._session.flush()
+            if entry.request_item is not None:
+                link_item_to_document(self._session, request, entry.request_item, entry.id)
 
     def append_audit(self, record: AuditRecord) -> str:
         """Append an audit event chained to the previous one; return its hash

@@ -4,32 +4,14 @@ personal data (requesters' names and ID numbers): never log it."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 
 from certify.errors import InvalidInputError, NotFoundError
+from certify.ports import RequestRecord
 from storage.database import REQUEST_STATUSES, Authority, Document, Request
 from storage.sql_base import SqlBase, aware
-
-
-@dataclass(frozen=True)
-class RequestRecord:
-    """A request (hồ sơ) as the register knows it. Holds personal data: do not log it."""
-
-    code: str
-    authority_code: str
-    requester_name: str
-    requester_id_number: str
-    status: str
-    created_at: dt.datetime
-    requester_contact: str | None = None
-    refusal_code: str | None = None
-    refusal_note: str | None = None
-    received_at: dt.datetime | None = None
-    due_at: dt.datetime | None = None
-    extended_to: dt.datetime | None = None
 
 
 def request_record(req: Request) -> RequestRecord:

@@ -14,11 +14,14 @@ Every method translates SQLAlchemy errors: integrity violations and lock conflic
 
 from __future__ import annotations
 
+from certify.ports import RequestRecord
 from storage.api_tokens import ApiTokens
 from storage.audit_chain import GENESIS_HASH, AuditChain, audit_hash
+from storage.desk_sessions import DeskSessions
 from storage.numbering import Documents, SqlRegisterTransaction
 from storage.officers import OfficerLogin, Officers
-from storage.requests import RequestRecord, Requests
+from storage.request_items import RequestItems
+from storage.requests import Requests
 
 __all__ = [
     "GENESIS_HASH",
@@ -30,6 +33,6 @@ __all__ = [
 ]
 
 
-class SqlRegister(Documents, Requests, Officers, ApiTokens, AuditChain):
+class SqlRegister(Documents, Requests, RequestItems, Officers, ApiTokens, DeskSessions, AuditChain):
     """The register database (``certify.ports.RegisterRepository``) on SQLAlchemy: one
     engine, the parts above as one object."""

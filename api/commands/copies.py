@@ -36,6 +36,7 @@ DEMO_OFFICERS = (
     OfficerRecord(
         "hong.nt", "Nguyễn Thị Hồng", "Phó Chủ tịch UBND phường", "certifier", "dn-tanphu"
     ),
+    OfficerRecord("an.pv", "Phạm Văn An", "Chủ tịch UBND phường", "admin", "dn-tanphu"),
 )
 
 

@@ -47,7 +47,7 @@ def test_demo_then_issue_then_register_print(minio_server: MinioServer, tmp_path
     demo = run(env, "demo", "--json")
     assert demo.returncode == 0, demo.stderr
     made = json.loads(demo.stdout)
-    assert {o["role"] for o in made["officers"]} == {"clerk", "certifier"}
+    assert {o["role"] for o in made["officers"]} == {"clerk", "certifier", "admin"}
     assert "079" not in demo.stderr  # no personal data in logs
 
     passwords = {o["username"]: o["password"] for o in made["officers"]}

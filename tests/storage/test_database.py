@@ -37,6 +37,9 @@ TABLES = {
     "register_counters",
     "audit_events",
     "pki_index",
+    "request_items",
+    "desk_sessions",
+    "download_links",
 }
 
 
@@ -53,7 +56,7 @@ def test_migrations_create_every_table(engine: Engine) -> None:
     assert tables >= TABLES | {"alembic_version"}
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == (
-            "0005"
+            "0006"
         )
 
 
