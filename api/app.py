@@ -93,6 +93,15 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     from api.routes import desk_api
 
     app.include_router(desk_api.router)
+    from api.routes import admin_api, admin_pages
+
+    app.include_router(admin_api.router)
+    app.include_router(admin_pages.router)
+    from api.routes import desk_documents, desk_pages, download_links
+
+    app.include_router(desk_pages.router)
+    app.include_router(desk_documents.router)
+    app.include_router(download_links.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

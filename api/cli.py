@@ -32,6 +32,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from api import access_log
     from api.app import create_app
     from storage import database
 
@@ -48,6 +49,7 @@ def _serve(args: argparse.Namespace) -> int:
     except CertifyError as exc:
         print(f"certify: WARNING: {exc.message}", flush=True)
     print(f"certify: API docs at http://{settings.host}:{settings.port}/docs", flush=True)
+    access_log.install()  # no verification code or download link in the access log
     uvicorn.run(
         create_app(settings),
         host=settings.host,

@@ -164,7 +164,10 @@ class Desk:
     def get(self, who: Principal, code: str) -> DeskRequest:
         """A request of the officer's authority. Raises ``NotFoundError`` (also for another
         authority's), ``PermissionDeniedError`` (no staff role)."""
-        request = self._register.get_request(code)
+        try:
+            request = self._register.get_request(code)
+        except NotFoundError:
+            raise NotFoundError() from None  # the same answer as another authority's
         require(who, authority_code=request.authority_code)
         _require_any(who, _STAFF)
         return DeskRequest(request, tuple(self._register.request_items(code)))
@@ -186,7 +189,10 @@ class Desk:
     def document(self, who: Principal, document_id: str) -> DocumentEntry:
         """An issued entry of the officer's authority (``NotFoundError`` otherwise)."""
         _require_any(who, _STAFF)
-        entry = self._register.get_document(document_id)
+        try:
+            entry = self._register.get_document(document_id)
+        except NotFoundError:
+            raise NotFoundError() from None  # the same answer as another authority's
         require(who, authority_code=entry.authority_code)
         return entry
 

@@ -4,9 +4,10 @@
 Numbering, its transaction and its locks are described in ``storage.numbering``.
 
 Parts, by what they hold: ``storage.numbering`` (the transaction, numbers and entries),
-``storage.requests``, ``storage.officers`` (provinces, authorities, officers),
-``storage.api_tokens``, ``storage.audit_chain``, and ``storage.sql_base`` (sessions, error
-translation).
+``storage.requests``, ``storage.request_items`` (the originals of a request at the desk),
+``storage.officers`` (provinces, authorities, officers), ``storage.officer_list``,
+``storage.api_tokens``, ``storage.desk_sessions`` (page sessions, download links),
+``storage.audit_chain``, and ``storage.sql_base`` (sessions, error translation).
 
 Every method translates SQLAlchemy errors: integrity violations and lock conflicts become
 ``RegisterConflictError``, an unreachable or busy database ``DatabaseUnavailableError``.
@@ -19,6 +20,7 @@ from storage.api_tokens import ApiTokens
 from storage.audit_chain import GENESIS_HASH, AuditChain, audit_hash
 from storage.desk_sessions import DeskSessions
 from storage.numbering import Documents, SqlRegisterTransaction
+from storage.officer_list import OfficerList
 from storage.officers import OfficerLogin, Officers
 from storage.request_items import RequestItems
 from storage.requests import Requests
@@ -33,6 +35,8 @@ __all__ = [
 ]
 
 
-class SqlRegister(Documents, Requests, RequestItems, Officers, ApiTokens, DeskSessions, AuditChain):
+class SqlRegister(
+    Documents, Requests, RequestItems, Officers, OfficerList, ApiTokens, DeskSessions, AuditChain
+):
     """The register database (``certify.ports.RegisterRepository``) on SQLAlchemy: one
     engine, the parts above as one object."""
