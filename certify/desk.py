@@ -42,41 +42,10 @@ from certify.ports import (
     ObjectStore,
     RequestRecord,
 )
+from certify.refusal_grounds import REFUSAL_REASONS
 
 log = logging.getLogger(__name__)
 
-# NĐ 23/2015 art. 22: the grounds on which an original is refused, in plain words.
-REFUSAL_REASONS: Final[dict[str, tuple[str, str]]] = {
-    "altered": (
-        "Bản chính bị tẩy xoá, sửa chữa, thêm, bớt nội dung không hợp lệ",
-        "The original has been erased, altered, or had content added or removed unlawfully",
-    ),
-    "damaged": (
-        "Bản chính bị hư hỏng, cũ nát, không xác định được nội dung",
-        "The original is damaged or worn so that its content cannot be made out",
-    ),
-    "secret": (
-        "Bản chính đóng dấu mật của cơ quan có thẩm quyền hoặc ghi rõ không được sao chụp",
-        "The original bears a state-secret stamp or says it must not be copied",
-    ),
-    "unlawful": (
-        "Bản chính có nội dung trái pháp luật, đạo đức xã hội; tuyên truyền, kích động chiến "
-        "tranh, chống chế độ xã hội chủ nghĩa Việt Nam; xuyên tạc lịch sử; xúc phạm danh dự, "
-        "nhân phẩm, uy tín của cá nhân, tổ chức; vi phạm quyền công dân",
-        "The original's content is unlawful or against social morality, or otherwise "
-        "barred by Decree 23/2015 art. 22",
-    ),
-    "not_legalised": (
-        "Bản chính do cơ quan, tổ chức có thẩm quyền của nước ngoài cấp chưa được hợp pháp "
-        "hoá lãnh sự",
-        "The original was issued abroad and has not been consularly legalised",
-    ),
-    "self_made": (
-        "Giấy tờ, văn bản do cá nhân tự lập nhưng không có xác nhận, chứng nhận của cơ quan, "
-        "tổ chức có thẩm quyền",
-        "A paper made by a private person without confirmation by a competent body",
-    ),
-}
 MAX_ORIGINALS: Final = 50
 MAX_DECLARED_PAGES: Final = 1000
 MAX_COPIES: Final = 100
@@ -168,13 +137,12 @@ class Desk:
             request = self._register.get_request(code)
         except NotFoundError:
             raise NotFoundError() from None  # the same answer as another authority's
-        require(who, authority_code=request.authority_code)
-        _require_any(who, _STAFF)
+        self._allow(who, code, authority_code=request.authority_code, roles=_STAFF)
         return DeskRequest(request, tuple(self._register.request_items(code)))
 
     def queue(self, who: Principal) -> list[DeskRequest]:
         """The authority's open requests, soonest deadline first."""
-        _require_any(who, _STAFF)
+        self._allow(who, "queue", roles=_STAFF)
         return [
             DeskRequest(r, tuple(self._register.request_items(r.code)))
             for r in self._register.open_requests(who.authority_code)
@@ -188,12 +156,12 @@ class Desk:
 
     def document(self, who: Principal, document_id: str) -> DocumentEntry:
         """An issued entry of the officer's authority (``NotFoundError`` otherwise)."""
-        _require_any(who, _STAFF)
+        self._allow(who, document_id, roles=_STAFF)
         try:
             entry = self._register.get_document(document_id)
         except NotFoundError:
             raise NotFoundError() from None  # the same answer as another authority's
-        require(who, authority_code=entry.authority_code)
+        self._allow(who, document_id, authority_code=entry.authority_code)
         return entry
 
     # --- the clerk -------------------------------------------------------------------------
@@ -204,7 +172,7 @@ class Desk:
         Raises ``InvalidInputError`` (empty or unprintable fields, counts out of range),
         ``PermissionDeniedError`` (``role_required``: clerk).
         """
-        require(who, role="clerk")
+        self._allow(who, "request", roles=("clerk",))
         name = _text(intake.requester_name, "requester_name", 200)
         id_number = _text(intake.requester_id_number, "requester_id_number", 32)
         contact = _text(intake.requester_contact or "", "requester_contact", 200, empty=True)
@@ -403,7 +371,7 @@ class Desk:
     def cancel(self, who: Principal, document_id: str, reason: str) -> DocumentEntry:
         """Cancel an issued copy with a reason (TT 01/2020 art. 7): the entry stays, marked."""
         entry = self.document(who, document_id)
-        require(who, role="admin")
+        self._allow(who, document_id, roles=("admin",))
         reason = _text(reason, "reason", _NOTE_MAX)
         now = self._clock.now()
         return self._register.cancel_document(
@@ -425,11 +393,30 @@ class Desk:
         self, who: Principal, code: str, *, role: str | None = None, roles: Sequence[str] = ()
     ) -> DeskRequest:
         desk = self.get(who, code)  # 404 first: another authority learns nothing
-        if role is not None:
-            require(who, role=role)
-        if roles:
-            _require_any(who, roles)
+        wanted = (role,) if role is not None else tuple(roles)
+        if wanted:
+            self._allow(who, code, roles=wanted)
         return desk
+
+    def _allow(
+        self,
+        who: Principal,
+        subject: str,
+        *,
+        authority_code: str | None = None,
+        roles: Sequence[str] = (),
+    ) -> None:
+        """Refuse unless ``who`` acts for ``authority_code`` in one of ``roles``; a refusal
+        is recorded in the audit chain (``access_refused``) before it is raised: another
+        authority's thing is "not found" (404), a missing role ``role_required`` (403)."""
+        try:
+            require(who, authority_code=authority_code)
+            if roles and not who.roles.intersection(roles):
+                require(who, role=roles[0])
+        except (NotFoundError, PermissionDeniedError) as exc:
+            reason = "other_authority" if isinstance(exc, NotFoundError) else "role_required"
+            self._audit(who, "access_refused", subject, reason=reason, needs="|".join(roles))
+            raise
 
     def _due(self, received_at: dt.datetime) -> dt.datetime | None:
         try:
@@ -454,11 +441,6 @@ class Desk:
     def _audit(self, who: Principal, action: str, subject: str, **details: str) -> None:
         with self._register.transaction() as tx:
             tx.append_audit(self._event(who, action, subject, **details))
-
-
-def _require_any(who: Principal, roles: Sequence[str]) -> None:
-    if not who.roles.intersection(roles):
-        require(who, role=roles[0])
 
 
 def _no_original() -> CertifyError:

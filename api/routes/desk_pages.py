@@ -51,7 +51,7 @@ from api.sessions import (
 )
 from api.uploads import too_large
 from certify.access import ROLES, Principal
-from certify.desk import MAX_ORIGINALS, REFUSAL_REASONS, DeskRequest, OriginalIntake, RequestIntake
+from certify.desk import MAX_ORIGINALS, DeskRequest, OriginalIntake, RequestIntake
 from certify.errors import (
     InvalidInputError,
     NotFoundError,
@@ -60,6 +60,7 @@ from certify.errors import (
 )
 from certify.office_counts import office_counts
 from certify.ports import VN_TZ, ItemRecord
+from certify.refusal_grounds import REFUSAL_REASONS
 
 router = APIRouter(tags=["desk"], include_in_schema=False)
 

@@ -5,6 +5,7 @@ the attempts recorded in the audit chain."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 
 import pytest
@@ -197,6 +198,27 @@ def test_another_authority_sees_nothing_and_a_wrong_role_is_refused(
         f"/api/v1/requests/{code}/originals/1/certify", json={"totp": "123456"}, headers=clerk
     )
     assert (answer.status_code, answer.json()["error"]) == (403, "role_required")
+
+    # Each refused attempt is in the audit chain: who, what, why (never another's data).
+    refused = [(a, s) for a, action, s in audit(desk) if action == "access_refused"]
+    assert (OTHER_CERTIFIER.username, code) in refused
+    assert (CLERK.username, code) in refused
+    path = desk.settings.resolved_database_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as db:
+        reasons = {
+            (actor, json.loads(details)["reason"])
+            for actor, details in db.execute(
+                "SELECT actor, details FROM audit_events WHERE action = 'access_refused'"
+            )
+        }
+    assert reasons == {
+        (OTHER_CERTIFIER.username, "other_authority"),
+        (CLERK.username, "role_required"),
+    }
+    # A request that does not exist answers exactly like another authority's.
+    missing = client.get("/api/v1/requests/HS-0000000000", headers=stranger)
+    theirs = client.get(f"/api/v1/requests/{code}", headers=stranger)
+    assert (missing.status_code, missing.json()) == (theirs.status_code, theirs.json())
 
 
 def test_certifying_needs_the_right_totp_code_and_each_refusal_is_recorded(
