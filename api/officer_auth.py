@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hmac
 from collections.abc import Callable
 
 import pyotp
@@ -62,8 +63,23 @@ def verify_credentials(
         raise refused
     if second_factor and login.totp_secret:
         digits = (code() if callable(code) else code or "").strip()
-        # RFC 6238 §5.2: one step of clock drift either way.
-        totp = pyotp.TOTP(login.totp_secret)
-        if not (digits.isdigit() and totp.verify(digits, for_time=now, valid_window=1)):
+        if not totp_accepted(register, username, login.totp_secret, digits, now):
             raise refused
     return login
+
+
+def totp_accepted(
+    register: SqlRegister, username: str, secret: str, code: str, now: dt.datetime | None
+) -> bool:
+    """Whether ``code`` is ``secret``'s TOTP code at ``now`` (RFC 6238, one 30-second step of
+    clock drift either way) and was not accepted before; if so it is used up (§5.2: a code
+    seen once, e.g. over a shoulder, cannot sign again)."""
+    if not (code.isdigit() and len(code) == 6):
+        return False
+    totp = pyotp.TOTP(secret)
+    at = now or dt.datetime.now(dt.UTC)
+    current = totp.timecode(at)
+    for step in (current, current - 1, current + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return register.use_totp_step(username, step)
+    return False

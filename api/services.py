@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pyotp
 from cryptography.hazmat.primitives.serialization import Encoding
 from PIL import Image
 from sqlalchemy.engine import Engine
 
+from api.officer_auth import totp_accepted
 from api.settings import Settings
 from api.validation_pool import ValidationPool
 from certify import deadlines
@@ -253,12 +253,12 @@ class Services:
 
 
 def totp_matches(register: SqlRegister, clock: Clock, username: str, code: str) -> bool | None:
-    """Whether ``code`` is the officer's current TOTP code (RFC 6238, one step of drift
-    either way, at the service's clock); None when they enrolled none."""
+    """Whether ``code`` is the officer's current TOTP code, not used before (RFC 6238, one
+    step of drift either way, at the service's clock); None when they enrolled none."""
     secret = register.get_officer_login(username).totp_secret
     if not secret:
         return None
-    return code.isdigit() and pyotp.TOTP(secret).verify(code, for_time=clock.now(), valid_window=1)
+    return totp_accepted(register, username, secret, code, clock.now())
 
 
 def open_pki(settings: Settings, engine: Engine) -> ProvincialPKI | None:

@@ -153,6 +153,8 @@ class Officer(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # RFC 6238 TOTP secret (base32) once the officer enrolled a second factor; None: none.
     totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # The last TOTP time step a code was accepted for: a code is accepted once (RFC 6238 §5.2).
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class OfficerRole(Base):

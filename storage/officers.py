@@ -159,6 +159,22 @@ class Officers(SqlBase):
                 raise NotFoundError("Không tìm thấy cán bộ. / No such officer.")
             officer.totp_secret = secret
 
+    def use_totp_step(self, username: str, step: int) -> bool:
+        """Record that a TOTP code of time step ``step`` was accepted for ``username``;
+        False (nothing recorded) when a code of this step or a later one was accepted
+        before: the code is being replayed (RFC 6238 §5.2). Atomic: of two requests with
+        the same code, one wins."""
+        with self._session(write=True) as session:
+            result = session.execute(
+                update(Officer)
+                .where(
+                    Officer.username == username,
+                    (Officer.totp_last_step.is_(None)) | (Officer.totp_last_step < step),
+                )
+                .values(totp_last_step=step)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
     def set_officer_active(self, username: str, active: bool) -> None:
         """Activate or deactivate an officer. Raises ``NotFoundError``."""
         with self._session(write=True) as session:

@@ -4,6 +4,7 @@ through the API."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,7 +58,10 @@ def bearer(client: TestClient, services: Services, username: str) -> dict[str, s
         "name": "test",
     }
     if username == CERTIFIER.username:
-        body["totp"] = totp_now(services)
+        # The previous step's code (accepted: one step of drift), so that the current one
+        # is still unused for signing: a code is accepted once (RFC 6238 §5.2).
+        earlier = services.clock.now() - dt.timedelta(seconds=30)
+        body["totp"] = pyotp.TOTP(TOTP_SECRET).at(earlier)
     answer = client.post("/api/v1/auth/tokens", json=body)
     assert answer.status_code == 201, answer.text
     return {"Authorization": f"Bearer {answer.json()['token']}"}

@@ -314,3 +314,29 @@ def test_the_queue_is_sorted_by_deadline_and_marks_overdue(
     # are open, and the one past 17:00 is overdue.
     assert counts["received"] == counts["open"] >= 2
     assert counts["overdue"] == 1
+
+
+def test_a_totp_code_signs_once(client: TestClient, desk: Services) -> None:
+    """RFC 6238 §5.2: a code seen once (over a shoulder, in a proxy log) cannot sign again."""
+    clerk = bearer(client, desk, CLERK.username)
+    certifier = bearer(client, desk, CERTIFIER.username)
+    code = scanned(client, clerk, pages=1)
+    client.post(f"/api/v1/requests/{code}/originals/2/check", headers=clerk)
+    client.put(f"/api/v1/requests/{code}/originals/2/scan", files=page_files(1), headers=clerk)
+    seen = totp_now(desk)
+    first = client.post(
+        f"/api/v1/requests/{code}/originals/1/certify", json={"totp": seen}, headers=certifier
+    )
+    assert first.status_code == 201, first.text
+    replayed = client.post(
+        f"/api/v1/requests/{code}/originals/2/certify", json={"totp": seen}, headers=certifier
+    )
+    assert (replayed.status_code, replayed.json()["error"]) == (403, "totp_invalid")
+    desk.clock.at += dt.timedelta(seconds=30)  # type: ignore[attr-defined]
+    fresh = client.post(
+        f"/api/v1/requests/{code}/originals/2/certify",
+        json={"totp": totp_now(desk)},
+        headers=certifier,
+    )
+    assert fresh.status_code == 201, fresh.text
+    assert client.get(f"/api/v1/requests/{code}", headers=clerk).json()["status"] == "certified"

@@ -56,7 +56,7 @@ def test_migrations_create_every_table(engine: Engine) -> None:
     assert tables >= TABLES | {"alembic_version"}
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == (
-            "0006"
+            "0007"
         )
 
 
