@@ -143,10 +143,9 @@ class Desk:
     def queue(self, who: Principal) -> list[DeskRequest]:
         """The authority's open requests, soonest deadline first."""
         self._allow(who, "queue", roles=_STAFF)
-        return [
-            DeskRequest(r, tuple(self._register.request_items(r.code)))
-            for r in self._register.open_requests(who.authority_code)
-        ]
+        requests = self._register.open_requests(who.authority_code)
+        items = self._register.items_of_requests([r.code for r in requests])
+        return [DeskRequest(r, tuple(items[r.code])) for r in requests]
 
     def fee(self, who: Principal, item: ItemRecord) -> int:
         """The fee of certifying ``item`` as scanned (TT 226/2016), 0 when waived."""

@@ -358,6 +358,8 @@ class DeskRegister(Protocol):
 
     def request_items(self, code: str) -> list[ItemRecord]: ...
 
+    def items_of_requests(self, codes: Sequence[str]) -> dict[str, list[ItemRecord]]: ...
+
     def update_item(
         self,
         code: str,

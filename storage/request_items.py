@@ -147,6 +147,23 @@ class RequestItems(SqlBase):
             )
             return [item_record(item, rc, issued) for item, rc, issued in rows]
 
+    def items_of_requests(self, codes: Sequence[str]) -> dict[str, list[ItemRecord]]:
+        """The originals of several requests, a few queries for all (the queue), by request code."""
+        found: dict[str, list[ItemRecord]] = {code: [] for code in codes}
+        if not codes:
+            return found
+        wanted = list(found)
+        with self._session(write=False) as session:
+            for start in range(0, len(wanted), 500):  # within every backend's bound parameters
+                rows = session.execute(
+                    _items_select()
+                    .where(Request.code.in_(wanted[start : start + 500]))
+                    .order_by(RequestItem.request_id, RequestItem.position)
+                )
+                for item, rc, issued in rows:
+                    found[rc].append(item_record(item, rc, issued))
+        return found
+
     def update_item(
         self,
         code: str,
