@@ -14,10 +14,9 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, Field
 
 from api.officer_auth import verify_credentials
-from api.services import Services
+from api.sessions import audit, client_address, services_of
 from certify.access import Principal, require
 from certify.errors import NotFoundError, PermissionDeniedError, UnauthenticatedError
-from certify.ports import AuditRecord
 from storage.api_tokens import ApiTokenRecord
 
 router = APIRouter(prefix="/api/v1", tags=["officers"])
@@ -58,28 +57,6 @@ class MeOut(BaseModel):
     roles: list[str]
 
 
-def _services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
-def _address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-def _audit(services: Services, actor: str, action: str, subject: str, **details: str) -> None:
-    with services.register.transaction() as tx:
-        tx.append_audit(
-            AuditRecord(
-                at=services.clock.now(),
-                actor=actor,
-                action=action,
-                subject=subject,
-                details=details,
-            )
-        )
-
-
 def _out(record: ApiTokenRecord) -> TokenOut:
     return TokenOut(
         id=record.id,
@@ -101,7 +78,7 @@ def current_officer(
         UnauthenticatedError: no token, or one that is unknown, expired, revoked or whose officer
             is inactive (a known token refused is recorded in the audit chain).
     """
-    services = _services(request)
+    services = services_of(request)
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise UnauthenticatedError()
@@ -110,7 +87,7 @@ def current_officer(
         raise UnauthenticatedError()
     if not record.usable(services.clock.now()):
         why = "revoked" if record.revoked_at else "expired" if record.officer_active else "inactive"
-        _audit(services, record.username, "token_refused", f"token:{record.id}", reason=why)
+        audit(services, record.username, "token_refused", f"token:{record.id}", reason=why)
         raise UnauthenticatedError()
     return Principal(
         username=record.username,
@@ -125,9 +102,9 @@ Officer = Annotated[Principal, Depends(current_officer)]
 @router.post("/auth/tokens", status_code=201, response_model=NewTokenOut)
 def create_token(body: TokenRequest, request: Request) -> NewTokenOut:
     """Make a bearer token with the officer's password (and TOTP code once enrolled)."""
-    services = _services(request)
+    services = services_of(request)
     throttle = request.app.state.login_throttle
-    address = _address(request)
+    address = client_address(request)
     throttle.check(body.username, address)
     refused = PermissionDeniedError(_REFUSED, code="login_failed")
     try:
@@ -141,20 +118,20 @@ def create_token(body: TokenRequest, request: Request) -> NewTokenOut:
         )
     except PermissionDeniedError:
         throttle.failed(body.username, address)
-        _audit(services, body.username, "login_failed", f"officer:{body.username}")
+        audit(services, body.username, "login_failed", f"officer:{body.username}")
         raise
     now = services.clock.now()
     record, token = services.register.create_api_token(
         login.officer.username, name=body.name, now=now, lifetime=dt.timedelta(days=body.days)
     )
-    _audit(services, record.username, "token_created", f"token:{record.id}", name=record.name)
+    audit(services, record.username, "token_created", f"token:{record.id}", name=record.name)
     return NewTokenOut(**_out(record).model_dump(), token=token)
 
 
 @router.get("/me", response_model=MeOut)
 def me(officer: Officer, request: Request) -> MeOut:
     """Who the bearer token belongs to: the officer, their authority and roles."""
-    record = _services(request).register.get_officer(officer.username)
+    record = services_of(request).register.get_officer(officer.username)
     return MeOut(
         username=record.username,
         full_name=record.full_name,
@@ -167,7 +144,7 @@ def me(officer: Officer, request: Request) -> MeOut:
 @router.delete("/auth/tokens/{token_id}", status_code=204)
 def revoke_token(token_id: str, officer: Officer, request: Request) -> Response:
     """Revoke a token: one's own, or, for an admin, one of their authority's officers."""
-    services = _services(request)
+    services = services_of(request)
     try:
         record = services.register.get_api_token(token_id)
     except NotFoundError:
@@ -175,5 +152,5 @@ def revoke_token(token_id: str, officer: Officer, request: Request) -> Response:
     if record.username != officer.username:
         require(officer, authority_code=record.authority_code, role="admin")
     services.register.revoke_api_token(token_id, now=services.clock.now())
-    _audit(services, officer.username, "token_revoked", f"token:{token_id}")
+    audit(services, officer.username, "token_revoked", f"token:{token_id}")
     return Response(status_code=204)

@@ -33,6 +33,7 @@ from api.desk_schemas import (
 from api.desk_views import copy_stream, month_bounds, request_fees, slip_pdf
 from api.routes.auth import Officer
 from api.services import Services
+from api.sessions import services_of
 from api.uploads import too_large
 from certify.desk import OriginalIntake, RequestIntake
 from certify.errors import InvalidInputError
@@ -46,16 +47,11 @@ DocumentId = Annotated[str, Path(min_length=36, max_length=36)]
 MAX_SCAN_FILES = 50
 
 
-def _services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
 @router.post("/requests", status_code=201, response_model=RequestOut)
 def receive(body: RequestIn, officer: Officer, request: Request) -> RequestOut:
     """Receive a request at the desk (clerk): the requester and one line per original. The
     due time is computed (same working day; after 15:00 the next)."""
-    services = _services(request)
+    services = services_of(request)
     desk = services.desk().receive(
         officer,
         RequestIntake(
@@ -73,7 +69,7 @@ def receive(body: RequestIn, officer: Officer, request: Request) -> RequestOut:
 @router.get("/requests", response_model=list[QueueEntryOut])
 def queue(officer: Officer, request: Request) -> list[QueueEntryOut]:
     """The authority's open requests, soonest deadline first, overdue ones marked."""
-    services = _services(request)
+    services = services_of(request)
     now = services.clock.now()
     return [QueueEntryOut.of(d, now) for d in services.desk().queue(officer)]
 
@@ -81,7 +77,7 @@ def queue(officer: Officer, request: Request) -> list[QueueEntryOut]:
 @router.get("/requests/{code}", response_model=RequestOut)
 def show(code: Code, officer: Officer, request: Request) -> RequestOut:
     """A request with its originals and, once scanned, each original's fee."""
-    services = _services(request)
+    services = services_of(request)
     desk = services.desk().get(officer, code)
     return RequestOut.of(desk, services.clock.now(), request_fees(services, officer, desk))
 
@@ -89,7 +85,7 @@ def show(code: Code, officer: Officer, request: Request) -> RequestOut:
 @router.post("/requests/{code}/originals/{position}/check", response_model=ItemOut)
 def check(code: Code, position: Position, officer: Officer, request: Request) -> ItemOut:
     """Record that the clerk checked the original (who, when)."""
-    return ItemOut.of(_services(request).desk().check(officer, code, position))
+    return ItemOut.of(services_of(request).desk().check(officer, code, position))
 
 
 @router.post("/requests/{code}/originals/{position}/refuse", response_model=ItemOut)
@@ -97,7 +93,7 @@ def refuse(
     code: Code, position: Position, body: RefusalIn, officer: Officer, request: Request
 ) -> ItemOut:
     """Refuse an original on a ground of NĐ 23/2015 art. 22, with a note."""
-    desk = _services(request).desk()
+    desk = services_of(request).desk()
     return ItemOut.of(desk.refuse(officer, code, position, body.ground, body.note))
 
 
@@ -107,7 +103,7 @@ async def upload_scan(
 ) -> ScanOut:
     """Upload the scan of a checked original: multipart field ``files`` (one or more JPEG,
     PNG, TIFF or image-only PDF files, in page order). A new upload replaces the last."""
-    services = _services(request)
+    services = services_of(request)
     files = await scan_files(request, services)
     try:
         item, warnings = await run_in_threadpool(
@@ -154,7 +150,7 @@ def preview(
     request: Request,
 ) -> Response:
     """The preview of one page of an original's uploaded scan."""
-    png = _services(request).desk().preview(officer, code, position, page)
+    png = services_of(request).desk().preview(officer, code, position, page)
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, no-store"})
 
 
@@ -166,7 +162,7 @@ def certify(
 ) -> CertifiedOut:
     """Certify a scanned original (certifier): with the certifier's current TOTP code, one
     register number, the two signatures, the register entry."""
-    services = _services(request)
+    services = services_of(request)
     issued, warnings = services.desk().certify(officer, code, position, body.totp)
     base = services.settings.resolved_public_base_url
     return CertifiedOut(document=DocumentOut.of(issued.entry, base), warnings=warnings)
@@ -176,7 +172,7 @@ def certify(
 def extend(code: Code, body: ExtendIn, officer: Officer, request: Request) -> RequestOut:
     """Extend by 1 or 2 working days to an appointment hour (NĐ 23/2015 art. 21); the
     appointment slip is then at ``…/appointment-slip.pdf``."""
-    services = _services(request)
+    services = services_of(request)
     desk = services.desk()
     desk.extend(officer, code, body.working_days, body.at)
     return RequestOut.of(desk.get(officer, code), services.clock.now())
@@ -189,7 +185,7 @@ def extend(code: Code, body: ExtendIn, officer: Officer, request: Request) -> Re
 )
 def appointment_slip(code: Code, officer: Officer, request: Request) -> Response:
     """The appointment slip (phiếu hẹn) of an extended request, as PDF."""
-    services = _services(request)
+    services = services_of(request)
     pdf = slip_pdf(services, officer, code)
     return Response(
         pdf,
@@ -201,7 +197,7 @@ def appointment_slip(code: Code, officer: Officer, request: Request) -> Response
 @router.get("/documents/{document_id}", response_model=DocumentOut)
 def document(document_id: DocumentId, officer: Officer, request: Request) -> DocumentOut:
     """An issued copy of the authority: its register data and links."""
-    services = _services(request)
+    services = services_of(request)
     entry = services.desk().document(officer, document_id)
     return DocumentOut.of(entry, services.settings.resolved_public_base_url)
 
@@ -213,7 +209,7 @@ def document(document_id: DocumentId, officer: Officer, request: Request) -> Doc
 )
 def download(document_id: DocumentId, officer: Officer, request: Request) -> StreamingResponse:
     """The signed copy, for the officers of its authority (each download is recorded)."""
-    services = _services(request)
+    services = services_of(request)
     entry = services.desk().document(officer, document_id)
     return copy_stream(services, entry, actor=officer.username, via="api")
 
@@ -224,7 +220,7 @@ def cancel(
 ) -> DocumentOut:
     """Cancel an issued copy with a reason (admin; TT 01/2020 art. 7). Public verification
     shows it cancelled at once, and it is published in ``/public/cancellations``."""
-    services = _services(request)
+    services = services_of(request)
     entry = services.desk().cancel(officer, document_id, body.reason)
     return DocumentOut.of(entry, services.settings.resolved_public_base_url)
 
@@ -238,7 +234,7 @@ def counts(
 ) -> CountsOut:
     """The authority's counts for a month (or a year) of requests received: received,
     certified, refused, on time, overdue, still open."""
-    services = _services(request)
+    services = services_of(request)
     services.desk().queue(officer)  # a staff role of this authority
     since, until = month_bounds(year, month)
     rows = services.register.requests_received(officer.authority_code, since=since, until=until)

@@ -5,7 +5,9 @@ through the API."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,6 +67,32 @@ def bearer(client: TestClient, services: Services, username: str) -> dict[str, s
     answer = client.post("/api/v1/auth/tokens", json=body)
     assert answer.status_code == 201, answer.text
     return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+
+def hidden(page: str, name: str) -> str:
+    """The value of hidden form field ``name`` in an HTML page."""
+    found = re.search(rf'name="{name}" value="([^"]*)"', page)
+    assert found, f"no hidden field {name}"
+    return html.unescape(found.group(1))
+
+
+def page_login(client: TestClient, username: str) -> str:
+    """Log ``username`` in through the login page (the client must not follow redirects);
+    the session's CSRF token."""
+    form = client.get("/desk/login")
+    answer = client.post(
+        "/desk/login",
+        data={
+            "username": username,
+            "password": PASSWORDS[username],
+            "csrf_token": hidden(form.text, "csrf_token"),
+        },
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    page = client.get("/desk/totp")
+    assert page.status_code == 200
+    return hidden(page.text, "csrf_token")
 
 
 def page_files(count: int) -> list[tuple[str, tuple[str, io.BytesIO, str]]]:

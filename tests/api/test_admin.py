@@ -25,7 +25,7 @@ from api.services import Services
 from certify.access import ROLES
 from certify.errors import InvalidInputError
 from keys.crl import REASONS
-from tests.api.desk_fixtures import ADMIN, PASSWORDS, bearer, client, desk
+from tests.api.desk_fixtures import ADMIN, PASSWORDS, bearer, client, desk, page_login
 from tests.issuing import AUTHORITY, CERTIFIER, CLERK, OTHER_AUTHORITY, OTHER_CERTIFIER
 
 pytestmark = pytest.mark.integration
@@ -68,30 +68,6 @@ def pki_record(services: Services, serial_hex: str) -> tuple[str, str, str]:
     found = [r for r in pki.list() if r.serial == int(serial_hex, 16)]
     assert len(found) == 1
     return found[0].kind, found[0].holder, found[0].status
-
-
-def hidden(page: str, name: str) -> str:
-    found = re.search(rf'name="{name}" value="([^"]*)"', page)
-    assert found, f"no hidden field {name}"
-    return html.unescape(found.group(1))
-
-
-def page_login(client: TestClient, username: str) -> str:
-    """Log ``username`` in through the login page; the session's CSRF token."""
-    form = client.get("/desk/login")
-    answer = client.post(
-        "/desk/login",
-        data={
-            "username": username,
-            "password": PASSWORDS[username],
-            "csrf_token": hidden(form.text, "csrf_token"),
-        },
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303, answer.text
-    page = client.get("/desk/totp")
-    assert page.status_code == 200
-    return hidden(page.text, "csrf_token")
 
 
 def officer_json(client: TestClient, headers: dict[str, str], username: str) -> dict[str, Any]:

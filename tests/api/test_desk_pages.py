@@ -28,11 +28,11 @@ from storage.minio_server import MinioServer
 from tests.api.conftest import FixedClock
 from tests.api.desk_fixtures import (
     ADMIN,
-    PASSWORDS,
     bearer,
     desk,
     desk_services,
     page_files,
+    page_login,
     totp_now,
 )
 from tests.issuing import AUTHORITY, CERTIFIER, CLERK, OTHER_CERTIFIER, ServedPki, scan_jpeg
@@ -77,29 +77,6 @@ def events(services: Services) -> list[tuple[str, str, str, dict[str, str]]]:
     with sqlite3.connect(path) as db:
         rows = db.execute("SELECT actor, action, subject, details FROM audit_events ORDER BY id")
         return [(a, b, c, json.loads(d)) for a, b, c, d in rows]
-
-
-def hidden(page: str, name: str) -> str:
-    found = re.search(rf'name="{name}" value="([^"]*)"', page)
-    assert found, f"no hidden field {name}"
-    return html.unescape(found.group(1))
-
-
-def login(client: TestClient, username: str) -> str:
-    """Log ``username`` in through the login page; the session's CSRF token."""
-    form = client.get("/desk/login")
-    answer = client.post(
-        "/desk/login",
-        data={
-            "username": username,
-            "password": PASSWORDS[username],
-            "csrf_token": hidden(form.text, "csrf_token"),
-        },
-    )
-    assert answer.status_code == 303, answer.text
-    home = client.get("/desk")
-    assert home.status_code == 200, home.text
-    return hidden(home.text, "csrf_token")
 
 
 def item_status(services: Services, code: str, position: int = 1) -> str:
@@ -156,7 +133,7 @@ def make_link(client: TestClient, csrf: str, document_id: str) -> str:
 def test_a_clerk_and_a_certifier_take_a_request_to_a_downloaded_copy(
     pages: TestClient, desk: Services
 ) -> None:
-    csrf = login(pages, CLERK.username)
+    csrf = page_login(pages, CLERK.username)
     form = pages.get("/desk/requests/new")
     assert form.status_code == 200
     assert form.text.count('name="document_name"') == 5
@@ -211,7 +188,7 @@ def test_a_clerk_and_a_certifier_take_a_request_to_a_downloaded_copy(
     refused_page(refused, 403, "role_required")
     assert item_status(desk, code) == "scanned"
 
-    csrf = login(pages, CERTIFIER.username)
+    csrf = page_login(pages, CERTIFIER.username)
     page = pages.get(f"/desk/requests/{code}")
     assert 'id="certify-1"' in page.text
     assert 'autocomplete="one-time-code"' in page.text and 'inputmode="numeric"' in page.text
@@ -273,7 +250,7 @@ def test_a_clerk_and_a_certifier_take_a_request_to_a_downloaded_copy(
 def test_pages_are_vietnamese_first_and_english_on_request(
     pages: TestClient, desk: Services
 ) -> None:
-    login(pages, CLERK.username)
+    page_login(pages, CLERK.username)
     vi = pages.get("/desk")
     assert '<html lang="vi">' in vi.text
     assert vi.text.index("Hàng chờ hồ sơ") < vi.text.index("Request queue")
@@ -289,7 +266,7 @@ def test_pages_are_vietnamese_first_and_english_on_request(
 def test_a_form_without_the_sessions_csrf_token_changes_nothing(
     pages: TestClient, desk: Services, token: str | None, reason: str
 ) -> None:
-    login(pages, CLERK.username)
+    page_login(pages, CLERK.username)
     code = scanned_request(desk)
     fresh = (
         desk.desk()
@@ -325,7 +302,7 @@ def test_certifying_with_a_wrong_or_no_totp_code_signs_nothing(
     pages: TestClient, desk: Services
 ) -> None:
     code = scanned_request(desk)
-    csrf = login(pages, CERTIFIER.username)
+    csrf = page_login(pages, CERTIFIER.username)
     path = f"/desk/requests/{code}/originals/1/certify"
     right = totp_now(desk)
     wrong = f"{(int(right) + 1) % 1_000_000:06d}"
@@ -344,7 +321,7 @@ def test_another_authority_gets_the_same_404_as_for_nothing(
 ) -> None:
     code, document_id = issued_copy(desk)
     open_code = scanned_request(desk)
-    csrf = login(pages, OTHER_CERTIFIER.username)
+    csrf = page_login(pages, OTHER_CERTIFIER.username)
     for path, missing in [
         (f"/desk/requests/{code}", "/desk/requests/HS-0000000000"),
         (f"/desk/documents/{document_id}", f"/desk/documents/{uuid.uuid4()}"),
@@ -374,13 +351,13 @@ def test_only_an_admin_cancels_and_the_copy_shows_cancelled(
 ) -> None:
     _, document_id = issued_copy(desk)
     path = f"/desk/documents/{document_id}"
-    csrf = login(pages, CLERK.username)
+    csrf = page_login(pages, CLERK.username)
     assert 'id="cancel-form"' not in pages.get(path).text
     denied = pages.post(f"{path}/cancel", data={"csrf_token": csrf, "reason": "Nhầm"})
     refused_page(denied, 403, "role_required")
     assert desk.register.get_document(document_id).status == "issued"
 
-    csrf = login(pages, ADMIN.username)
+    csrf = page_login(pages, ADMIN.username)
     assert 'id="cancel-form"' in pages.get(path).text
     answer = pages.post(f"{path}/cancel", data={"csrf_token": csrf, "reason": "Cấp nhầm"})
     assert answer.status_code == 303
@@ -394,7 +371,7 @@ def test_only_an_admin_cancels_and_the_copy_shows_cancelled(
 
 
 def test_refusing_and_extending_from_the_request_page(pages: TestClient, desk: Services) -> None:
-    csrf = login(pages, CLERK.username)
+    csrf = page_login(pages, CLERK.username)
     answer = pages.post("/desk/requests", data=RECEIVE | {"csrf_token": csrf})
     code = answer.headers["location"].split("/")[-1].split("?")[0]
     page = pages.get(f"/desk/requests/{code}")
@@ -433,7 +410,7 @@ def test_refusing_and_extending_from_the_request_page(pages: TestClient, desk: S
 
 
 def test_receiving_names_a_wrong_line(pages: TestClient, desk: Services) -> None:
-    csrf = login(pages, CLERK.username)
+    csrf = page_login(pages, CLERK.username)
     before = len(desk.register.open_requests(AUTHORITY.code))
     data = RECEIVE | {"csrf_token": csrf, "pages": ["3", "", "một", "", ""]}
     answer = pages.post("/desk/requests", data=data)
@@ -448,12 +425,12 @@ def test_the_queue_marks_an_overdue_request_in_words(pages: TestClient, desk: Se
     first = scanned_request(desk)  # 09:00: due 17:00 today
     clock(desk).at = dt.datetime(2026, 12, 1, 8, 30, tzinfo=dt.UTC)  # 15:30 in Vietnam
     later = scanned_request(desk)  # due tomorrow 17:00
-    login(pages, CLERK.username)
+    page_login(pages, CLERK.username)
     queue = pages.get("/desk")
     assert 'data-overdue="1"' not in queue.text
     assert "Không có hồ sơ quá hạn." in queue.text
     clock(desk).at = dt.datetime(2026, 12, 1, 10, 30, tzinfo=dt.UTC)  # 17:30 in Vietnam
-    login(pages, CLERK.username)
+    page_login(pages, CLERK.username)
     queue = pages.get("/desk")
     rows = re.findall(r'data-test="queue-row" data-code="([^"]+)"( data-overdue="1")?', queue.text)
     assert rows[:2] == [(first, ' data-overdue="1"'), (later, "")]
@@ -471,7 +448,7 @@ def test_a_download_link_hands_the_copy_over_until_it_expires(
     pages: TestClient, desk: Services
 ) -> None:
     _, document_id = issued_copy(desk)
-    csrf = login(pages, CLERK.username)
+    csrf = page_login(pages, CLERK.username)
     url = make_link(pages, csrf, document_id)
     assert url.startswith("http://testserver/d/")
     secret = url.rsplit("/", 1)[1]
@@ -522,7 +499,7 @@ def test_a_guessed_link_is_a_404_page_and_recorded(pages: TestClient, desk: Serv
 
 def test_a_cancelled_copys_link_opens_nothing(pages: TestClient, desk: Services) -> None:
     _, document_id = issued_copy(desk)
-    csrf = login(pages, CLERK.username)
+    csrf = page_login(pages, CLERK.username)
     secret = make_link(pages, csrf, document_id).rsplit("/", 1)[1]
     admin = Principal(ADMIN.username, AUTHORITY.code, frozenset({"admin"}))
     desk.desk().cancel(admin, document_id, "Cấp nhầm")
@@ -585,7 +562,7 @@ def test_a_scan_upload_must_declare_its_length_and_have_files(
         .request.code
     )
     desk.desk().check(WHO[CLERK.username], code, 1)
-    csrf = login(pages, CLERK.username)
+    csrf = page_login(pages, CLERK.username)
     path = f"/desk/requests/{code}/originals/1/scan"
     empty = pages.post(
         path, data={"csrf_token": csrf}, files=[("files", ("", b"", "application/octet-stream"))]
@@ -619,7 +596,7 @@ def test_an_upload_that_intake_changed_shows_its_notes(pages: TestClient, desk: 
         .request.code
     )
     desk.desk().check(WHO[CLERK.username], code, 1)
-    csrf = login(pages, CLERK.username)
+    csrf = page_login(pages, CLERK.username)
     # Bytes after the JPEG's end are no part of the picture: intake drops them and says so.
     jpeg = scan_jpeg("TRANG 1") + b"payload after the image"
     answer = pages.post(
