@@ -6,7 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, Field
 
-from certify.desk import DeskRequest, deadline_passed
+from certify.desk import DeskRequest
 from certify.office_counts import OfficeCounts
 from certify.ports import DocumentEntry, ItemRecord
 
@@ -130,13 +130,12 @@ class QueueEntryOut(BaseModel):
         waiting: dict[str, int] = {}
         for item in desk.items:
             waiting[item.status] = waiting.get(item.status, 0) + 1
-        deadline = desk.request.deadline
         return cls(
             code=desk.request.code,
             status=desk.request.status,
             received_at=desk.request.received_at,
-            deadline=deadline,
-            overdue=deadline is not None and deadline_passed(deadline, now),
+            deadline=desk.request.deadline,
+            overdue=desk.overdue(now),
             originals=len(desk.items),
             waiting=waiting,
         )

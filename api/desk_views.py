@@ -1,5 +1,6 @@
-"""What the desk's pages and API both give: an issued copy streamed (and its download
-recorded), a month's bounds, the fees of a request's originals, the appointment slip."""
+"""What the desk's pages and API (and ``certify register print``) share: an issued copy
+streamed (and its download recorded), a month's bounds, the fonts prepared once, the
+register's print and the appointment slip."""
 
 from __future__ import annotations
 
@@ -7,16 +8,20 @@ import datetime as dt
 import functools
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from fastapi.responses import StreamingResponse
 
 from api.services import Services
+from api.sessions import audit
+from api.settings import Settings
 from certify.access import Principal
 from certify.appointment_slip import AppointmentSlip, render_appointment_slip
-from certify.desk import DeskRequest
 from certify.errors import InvalidInputError, ObjectNotFoundError, UnavailableError
 from certify.fonts import PreparedFont, prepare_font
-from certify.ports import VN_TZ, AuditRecord, DocumentEntry
+from certify.ports import VN_TZ, AuthorityRecord, DocumentEntry
+from certify.register import RegisterRow
+from certify.register_book import render_monthly_print, render_year_end
 
 
 def month_bounds(year: int, month: int | None) -> tuple[dt.datetime, dt.datetime]:
@@ -28,29 +33,6 @@ def month_bounds(year: int, month: int | None) -> tuple[dt.datetime, dt.datetime
         start = dt.datetime(year, month, 1, tzinfo=VN_TZ)
         end = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=VN_TZ)
     return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
-
-
-def request_fees(services: Services, who: Principal, desk: DeskRequest) -> dict[int, int]:
-    """The fee of each original that has a scan, by position."""
-    d = services.desk()
-    return {
-        i.position: d.fee(who, i)
-        for i in desk.items
-        if i.scan_pages and i.status in ("scanned", "certified")
-    }
-
-
-def audit_download(services: Services, actor: str, document_id: str, via: str) -> None:
-    with services.register.transaction() as tx:
-        tx.append_audit(
-            AuditRecord(
-                actor=actor,
-                action="copy_downloaded",
-                subject=document_id,
-                at=services.clock.now(),
-                details={"via": via},
-            )
-        )
 
 
 def copy_stream(
@@ -69,7 +51,7 @@ def copy_stream(
             "being stored; please retry in a few minutes.",
             code="copy_pending",
         ) from None
-    audit_download(services, actor, entry.id, via)
+    audit(services, actor, "copy_downloaded", entry.id, via=via)
     chunks: Iterator[bytes] = store.iter_chunks(
         store.copies_bucket, entry.copy_key, version_id=entry.copy_version_id
     )
@@ -85,11 +67,31 @@ def copy_stream(
 
 
 @functools.cache
-def _font(path: Path) -> PreparedFont:
+def prepared_font(path: Path) -> PreparedFont:
+    """A font prepared (subset, rescaled) once per process, for the desk's PDFs."""
     return prepare_font(path)
 
 
-prepared_font = _font  # the fonts read once per process, for the desk's PDFs
+def register_print_pdf(
+    settings: Settings,
+    authority: AuthorityRecord,
+    rows: list[RegisterRow],
+    *,
+    year: int,
+    month: int | None,
+) -> bytes:
+    """The register's monthly print, or with no month its year-end closing, as PDF (the
+    desk's print and ``certify register print``)."""
+    common: dict[str, Any] = {
+        "authority_name": authority.name,
+        "province_name": authority.province_name,
+        "year": year,
+        "font": prepared_font(settings.font_path),
+        "bold_font": prepared_font(settings.bold_font_path) if settings.bold_font_path else None,
+    }
+    if month is None:
+        return render_year_end(rows, **common)
+    return render_monthly_print(rows, month=month, **common)
 
 
 def slip_pdf(services: Services, who: Principal, code: str) -> bytes:
@@ -106,7 +108,7 @@ def slip_pdf(services: Services, who: Principal, code: str) -> bytes:
         )
     authority = services.register.get_authority(request.authority_code)
     officer = services.register.get_officer(who.username)
-    fees = request_fees(services, who, desk)
+    fees = services.desk().fees(who, desk)
     settings = services.settings
     return render_appointment_slip(
         AppointmentSlip(
@@ -120,6 +122,6 @@ def slip_pdf(services: Services, who: Principal, code: str) -> bytes:
             officer_name=officer.full_name,
             fee=sum(fees.values()) if fees else None,
         ),
-        font=_font(settings.font_path),
-        bold_font=_font(settings.bold_font_path) if settings.bold_font_path else None,
+        font=prepared_font(settings.font_path),
+        bold_font=prepared_font(settings.bold_font_path) if settings.bold_font_path else None,
     )

@@ -33,6 +33,7 @@ from certify.fees import certification_fee
 from certify.holidays import HolidayCalendar
 from certify.intake import INTAKE_PREFIX
 from certify.issuance import CertificationService, IssuedCopy, IssueOrder
+from certify.office_counts import OfficeCounts, office_counts
 from certify.ports import (
     AuditRecord,
     Clock,
@@ -84,7 +85,7 @@ class DeskRequest:
         return (
             self.request.status == "received"
             and deadline is not None
-            and deadline_passed(deadline, now)
+            and deadlines.is_overdue(deadline, now)
         )
 
     def item(self, position: int) -> ItemRecord:
@@ -92,10 +93,6 @@ class DeskRequest:
             if item.position == position:
                 return item
         raise _no_original()
-
-
-def deadline_passed(deadline: dt.datetime, now: dt.datetime) -> bool:
-    return deadlines.is_overdue(deadline, now)
 
 
 SecondFactor = Callable[[str, str], bool | None]
@@ -142,20 +139,37 @@ class Desk:
 
     def queue(self, who: Principal) -> list[DeskRequest]:
         """The authority's open requests, soonest deadline first."""
-        self._allow(who, "queue", roles=_STAFF)
+        self.staff(who, "queue")
         requests = self._register.open_requests(who.authority_code)
         items = self._register.items_of_requests([r.code for r in requests])
         return [DeskRequest(r, tuple(items[r.code])) for r in requests]
 
-    def fee(self, who: Principal, item: ItemRecord) -> int:
-        """The fee of certifying ``item`` as scanned (TT 226/2016), 0 when waived."""
-        authority = self._register.get_authority(who.authority_code)
-        pages = item.scan_pages or item.pages
-        return certification_fee(pages, item.copies, waived=authority.fee_waived)
+    def fees(self, who: Principal, desk: DeskRequest) -> dict[int, int]:
+        """The fee of each original that has a scan (TT 226/2016; 0 when waived), by
+        position."""
+        scanned = [i for i in desk.items if i.scan_pages and i.status in ("scanned", "certified")]
+        if not scanned:
+            return {}
+        waived = self._register.get_authority(who.authority_code).fee_waived
+        return {
+            i.position: certification_fee(i.scan_pages or i.pages, i.copies, waived=waived)
+            for i in scanned
+        }
+
+    def counts(self, who: Principal, since: dt.datetime, until: dt.datetime) -> OfficeCounts:
+        """The authority's counts of the requests received in [since, until), as they stand
+        now (certify.office_counts)."""
+        self.staff(who, "counts")
+        rows = self._register.requests_received(who.authority_code, since=since, until=until)
+        return office_counts(rows, now=self._clock.now())
+
+    def staff(self, who: Principal, subject: str) -> None:
+        """Refuse (and record) an officer who holds no role of the desk."""
+        self._allow(who, subject, roles=_STAFF)
 
     def document(self, who: Principal, document_id: str) -> DocumentEntry:
         """An issued entry of the officer's authority (``NotFoundError`` otherwise)."""
-        self._allow(who, document_id, roles=_STAFF)
+        self.staff(who, document_id)
         try:
             entry = self._register.get_document(document_id)
         except NotFoundError:
@@ -227,7 +241,7 @@ class Desk:
 
         Raises ``InvalidInputError`` (``refusal_code_invalid``, a note too long).
         """
-        self._own(who, code, roles=("clerk", "certifier"))
+        before = self._own(who, code, roles=("clerk", "certifier")).item(position)
         if reason not in REFUSAL_REASONS:
             raise InvalidInputError(
                 "Lý do từ chối không thuộc Điều 22 Nghị định 23/2015. / The ground is not one "
@@ -235,7 +249,6 @@ class Desk:
                 code="refusal_code_invalid",
             )
         note = _text(note, "note", _NOTE_MAX, empty=True)
-        before = self.get(who, code).item(position)
         item = self._register.update_item(
             code,
             position,

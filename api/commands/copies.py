@@ -213,8 +213,7 @@ def _issue(args: argparse.Namespace) -> int:
 
 def _register_print(args: argparse.Namespace) -> int:
     """The register's monthly print (or the year-end closing without --month), as a PDF."""
-    from certify.fonts import prepare_font
-    from certify.register_book import render_monthly_print, render_year_end
+    from api.desk_views import register_print_pdf
 
     settings: Settings = args.settings
     database.upgrade(settings.resolved_database_url)
@@ -227,19 +226,7 @@ def _register_print(args: argparse.Namespace) -> int:
         )
     finally:
         engine.dispose()
-    font = prepare_font(settings.font_path)
-    bold = prepare_font(settings.bold_font_path) if settings.bold_font_path else None
-    common: dict[str, Any] = {
-        "authority_name": authority.name,
-        "province_name": authority.province_name,
-        "year": args.year,
-        "font": font,
-        "bold_font": bold,
-    }
-    if args.month:
-        pdf = render_monthly_print(rows, month=args.month, **common)
-    else:
-        pdf = render_year_end(rows, **common)
+    pdf = register_print_pdf(settings, authority, rows, year=args.year, month=args.month)
     Path(args.out).write_bytes(pdf)
     print(f"certify: {len(rows)} register entries → {args.out}")
     return 0

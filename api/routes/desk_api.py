@@ -30,14 +30,13 @@ from api.desk_schemas import (
     RequestOut,
     ScanOut,
 )
-from api.desk_views import copy_stream, month_bounds, request_fees, slip_pdf
+from api.desk_views import copy_stream, month_bounds, slip_pdf
 from api.routes.auth import Officer
 from api.services import Services
 from api.sessions import services_of
 from api.uploads import too_large
 from certify.desk import OriginalIntake, RequestIntake
 from certify.errors import InvalidInputError
-from certify.office_counts import office_counts
 
 router = APIRouter(prefix="/api/v1", tags=["desk"])
 
@@ -79,7 +78,7 @@ def show(code: Code, officer: Officer, request: Request) -> RequestOut:
     """A request with its originals and, once scanned, each original's fee."""
     services = services_of(request)
     desk = services.desk().get(officer, code)
-    return RequestOut.of(desk, services.clock.now(), request_fees(services, officer, desk))
+    return RequestOut.of(desk, services.clock.now(), services.desk().fees(officer, desk))
 
 
 @router.post("/requests/{code}/originals/{position}/check", response_model=ItemOut)
@@ -234,10 +233,6 @@ def counts(
 ) -> CountsOut:
     """The authority's counts for a month (or a year) of requests received: received,
     certified, refused, on time, overdue, still open."""
-    services = services_of(request)
-    services.desk().queue(officer)  # a staff role of this authority
     since, until = month_bounds(year, month)
-    rows = services.register.requests_received(officer.authority_code, since=since, until=until)
-    return CountsOut.of(
-        officer.authority_code, since, until, office_counts(rows, now=services.clock.now())
-    )
+    counts = services_of(request).desk().counts(officer, since, until)
+    return CountsOut.of(officer.authority_code, since, until, counts)

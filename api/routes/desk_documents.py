@@ -24,14 +24,13 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
-from api.desk_views import copy_stream, prepared_font
-from api.routes.desk_pages import Done, done_of, page_helpers, require_staff, same_404, see_other
+from api.desk_views import copy_stream, register_print_pdf
+from api.routes.desk_pages import Done, done_of, page_helpers, same_404, see_other
 from api.routes.download_links import make_download_link
 from api.sessions import NO_STORE, CsrfChecked, DeskUser, SignedIn, render_desk, services_of
 from certify.errors import NotFoundError
 from certify.ports import VN_TZ, DocumentEntry
 from certify.register import RegisterRow
-from certify.register_book import render_monthly_print
 
 router = APIRouter(tags=["desk"], include_in_schema=False)
 
@@ -152,7 +151,7 @@ def register_page(
     """The register's entries of a month (this month unless asked), in number order."""
     services = services_of(request)
     who = user.principal
-    require_staff(who)
+    services.desk().staff(who, "register")
     year, month = _month(year, month, services.clock.now())
     register, kind = services.register, services.settings.register_type
     entries = register.list_documents(
@@ -196,21 +195,13 @@ def register_print(
     """The monthly print of the register (landscape A4 PDF), to be bound and sealed."""
     services = services_of(request)
     who = user.principal
-    require_staff(who)
+    services.desk().staff(who, "register")
     settings = services.settings
     authority = services.register.get_authority(who.authority_code)
     rows = services.register.register_rows(
         authority.code, year=year, month=month, register_type=settings.register_type
     )
-    pdf = render_monthly_print(
-        rows,
-        month=month,
-        authority_name=authority.name,
-        province_name=authority.province_name,
-        year=year,
-        font=prepared_font(settings.font_path),
-        bold_font=prepared_font(settings.bold_font_path) if settings.bold_font_path else None,
-    )
+    pdf = register_print_pdf(settings, authority, rows, year=year, month=month)
     return Response(
         pdf,
         media_type="application/pdf",

@@ -37,7 +37,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
-from api.desk_views import month_bounds, request_fees, slip_pdf
+from api.desk_views import month_bounds, slip_pdf
 from api.i18n import split_message
 from api.sessions import (
     CSRF_FIELD,
@@ -50,15 +50,12 @@ from api.sessions import (
     services_of,
 )
 from api.uploads import too_large
-from certify.access import ROLES, Principal
 from certify.desk import MAX_ORIGINALS, DeskRequest, OriginalIntake, RequestIntake
 from certify.errors import (
     InvalidInputError,
     NotFoundError,
     ObjectNotFoundError,
-    PermissionDeniedError,
 )
-from certify.office_counts import office_counts
 from certify.ports import VN_TZ, ItemRecord
 from certify.refusal_grounds import REFUSAL_REASONS
 
@@ -114,16 +111,6 @@ def same_404(message: str) -> Iterator[None]:
         raise NotFoundError(message) from None
 
 
-def require_staff(who: Principal) -> None:
-    """Refuse an officer who holds no role of the desk (``role_required``)."""
-    if not who.roles & ROLES:
-        raise PermissionDeniedError(
-            "Cần một vai trò của bàn làm việc để xem trang này. / This page needs a role of "
-            "the desk.",
-            code="role_required",
-        )
-
-
 def done_of(done: str | None) -> str | None:
     return done if done in DONE else None
 
@@ -169,14 +156,13 @@ def queue_page(request: Request, user: SignedIn) -> Response:
     rows = [QueueRow.of(d, now) for d in services.desk().queue(who)]
     local = now.astimezone(VN_TZ)
     since, until = month_bounds(local.year, local.month)
-    received = services.register.requests_received(who.authority_code, since=since, until=until)
     return render_desk(
         request,
         "desk/queue.html",
         {
             "rows": rows,
             "overdue_now": sum(1 for r in rows if r.overdue),
-            "counts": office_counts(received, now=now),
+            "counts": services.desk().counts(who, since, until),
             "month": local.month,
             "year": local.year,
             "can_receive": "clerk" in who.roles,
@@ -312,7 +298,7 @@ def request_page(
     with same_404(NO_REQUEST):
         desk = services.desk().get(who, code)
     now = services.clock.now()
-    fees = request_fees(services, who, desk)
+    fees = services.desk().fees(who, desk)
     r = desk.request
     return render_desk(
         request,

@@ -35,15 +35,22 @@ TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
 def desk_services(
-    minio_server: MinioServer, served_pki: ServedPki, data_dir: Path, **settings: object
+    minio_server: MinioServer,
+    served_pki: ServedPki,
+    data_dir: Path,
+    *,
+    totp: bool = True,
+    **settings: object,
 ) -> Services:
-    """Seeded services whose officers have passwords, an admin, and the certifier's TOTP."""
+    """Seeded services whose officers have passwords, an admin, and (unless ``totp`` is
+    False) the certifier's enrolled TOTP secret."""
     services = seeded_services(minio_server, served_pki, data_dir, **settings)
     services.register.add_officer(ADMIN)
     hasher = PasswordHasher()
     for username, password in PASSWORDS.items():
         services.register.set_officer_password(username, hasher.hash(password))
-    services.register.set_officer_totp(CERTIFIER.username, TOTP_SECRET)
+    if totp:
+        services.register.set_officer_totp(CERTIFIER.username, TOTP_SECRET)
     return services
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pyotp
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -18,32 +17,25 @@ from api.services import Services
 from certify.access import Principal, require
 from certify.errors import NotFoundError, PermissionDeniedError
 from storage.minio_server import MinioServer
-from tests.api.conftest import FixedClock, seeded_services
+from tests.api.conftest import FixedClock
+from tests.api.desk_fixtures import PASSWORDS, desk_services
 from tests.issuing import CERTIFIER, CLERK, OTHER_CERTIFIER, ServedPki
 
 pytestmark = pytest.mark.integration
-
-PASSWORDS = {
-    CERTIFIER.username: "mật khẩu của Hồng 1",
-    CLERK.username: "mật khẩu của Lan 2",
-    OTHER_CERTIFIER.username: "mật khẩu của Bình 3",
-}
 
 
 @pytest.fixture
 def services(
     minio_server: MinioServer, served_pki: ServedPki, data_dir: Path
 ) -> Iterator[Services]:
-    services = seeded_services(
+    services = desk_services(
         minio_server,
         served_pki,
         data_dir,
+        totp=False,
         login_failure_limit_account="3/15 minutes",
         login_failure_limit_address="10/15 minutes",
     )
-    hasher = PasswordHasher()
-    for username, password in PASSWORDS.items():
-        services.register.set_officer_password(username, hasher.hash(password))
     try:
         yield services
     finally:

@@ -15,7 +15,6 @@ from pathlib import Path
 import httpx2
 import pyotp
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -26,12 +25,12 @@ from certify.errors import InvalidInputError, NotFoundError
 from storage.desk_sessions import secret_digest
 from storage.minio_server import MinioServer
 from storage.sql_register import SqlRegister
-from tests.api.conftest import FixedClock, issue_copy, seeded_services
+from tests.api.conftest import FixedClock, issue_copy
+from tests.api.desk_fixtures import PASSWORDS, desk_services
 from tests.issuing import AUTHORITY, CERTIFIER, CLERK, ServedPki, seed_register
 
 pytestmark = pytest.mark.integration
 
-PASSWORDS = {CERTIFIER.username: "mật khẩu của Hồng 1", CLERK.username: "mật khẩu của Lan 2"}
 IDLE = dt.timedelta(minutes=30)  # the default CERTIFY_SESSION_IDLE_MINUTES
 
 
@@ -39,16 +38,14 @@ IDLE = dt.timedelta(minutes=30)  # the default CERTIFY_SESSION_IDLE_MINUTES
 def services(
     minio_server: MinioServer, served_pki: ServedPki, data_dir: Path
 ) -> Iterator[Services]:
-    services = seeded_services(
+    services = desk_services(
         minio_server,
         served_pki,
         data_dir,
+        totp=False,
         login_failure_limit_account="3/15 minutes",
         login_failure_limit_address="10/15 minutes",
     )
-    hasher = PasswordHasher()
-    for username, password in PASSWORDS.items():
-        services.register.set_officer_password(username, hasher.hash(password))
     try:
         yield services
     finally:
