@@ -19,6 +19,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.citizen_services import keep_delivering
 from api.errors import install_error_handlers
 from api.ratelimit import LoginThrottle, RateLimiter
 from api.services import Services, build_services
@@ -50,10 +51,12 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         except CertifyError as exc:
             log.info("public verification not ready at start-up (%s)", exc.code)
         checking = asyncio.create_task(_keep_checking(app.state.services, settings))
+        mailing = asyncio.create_task(keep_delivering(app.state.services))
         try:
             yield
         finally:
             checking.cancel()
+            mailing.cancel()
             if owned:
                 app.state.services.close()
 
@@ -74,6 +77,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.state.token_limiter = RateLimiter(settings.verify_token_rate_limit, scope="token")
     # The published cancellations: as cheap to ask for as a code, so the same limit.
     app.state.listing_limiter = RateLimiter(settings.verify_token_rate_limit, scope="listing")
+    # The citizens' side (issue 12): bookings, and lookups by tracking code (guessing is
+    # limited; each wrong code is also recorded).
+    app.state.booking_limiter = RateLimiter(settings.booking_rate_limit, scope="booking")
+    app.state.tracking_limiter = RateLimiter(settings.tracking_rate_limit, scope="tracking")
     app.state.login_throttle = LoginThrottle(
         settings.login_failure_limit_account, settings.login_failure_limit_address
     )
@@ -102,6 +109,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(desk_pages.router)
     app.include_router(desk_documents.router)
     app.include_router(download_links.router)
+    from api.routes import citizen_api, citizen_pages, desk_citizens
+
+    app.include_router(citizen_api.router)
+    app.include_router(citizen_pages.router)
+    app.include_router(desk_citizens.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

@@ -12,13 +12,23 @@ import urllib.parse
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from certify.errors import InvalidInputError
 
 # Left in the data directory by `certify demo`: this deployment is a demo.
 DEMO_MARKER = "DEMO"
+
+
+class PaymentAccountSetting(BaseModel):
+    """An authority's account for fees paid by transfer (VietQR) and the secret its bank's
+    payment webhook signs with (issue 12.3)."""
+
+    bank_bin: str = Field(pattern=r"^[0-9]{6}$", description="the bank's NAPAS BIN")
+    account_number: str = Field(pattern=r"^[0-9A-Za-z]{1,19}$")
+    account_name: str = Field(min_length=1, max_length=100)
+    webhook_secret: SecretStr
 
 
 class Settings(BaseSettings):
@@ -91,6 +101,26 @@ class Settings(BaseSettings):
     session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     session_max_hours: int = Field(default=10, ge=1, le=24 * 7)
     download_link_hours: int = Field(default=72, ge=1, le=24 * 90)
+
+    # The citizens' side (issue 12). Bookings per client address; tracking-code lookups per
+    # client address (a flood of guessed codes gets 429).
+    booking_rate_limit: str = "10/hour"
+    tracking_rate_limit: str = "30/minute"
+    # Fees by bank transfer: per authority code, its account and webhook secret (JSON, e.g.
+    # {"dn-tanphu": {"bank_bin": "970415", "account_number": "…", "account_name": "…",
+    # "webhook_secret": "…"}}); a webhook call older or newer than this is refused.
+    payment_accounts: dict[str, PaymentAccountSetting] = Field(default_factory=dict)
+    payment_webhook_tolerance_seconds: int = Field(default=300, ge=10, le=3600)
+    # E-mail to citizens: the outbox is sent over SMTP by the service every
+    # mail_interval_seconds; an empty host keeps the mail in the outbox (none is lost).
+    smtp_host: str = ""
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_sender: str = "chungthuc@localhost"
+    smtp_starttls: bool = False
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    mail_interval_seconds: float = Field(default=10.0, ge=0)  # 0: not in the service
 
     # The register against the copies bucket (certify check): at start-up, then every so often.
     check_interval_hours: float = Field(default=24.0, ge=0)  # 0: only at start-up

@@ -44,6 +44,7 @@ from certify.ports import (
     RequestRecord,
 )
 from certify.refusal_grounds import REFUSAL_REASONS
+from certify.tracking_codes import email_address, new_tracking_code
 
 log = logging.getLogger(__name__)
 
@@ -186,9 +187,9 @@ class Desk:
         ``PermissionDeniedError`` (``role_required``: clerk).
         """
         self._allow(who, "request", roles=("clerk",))
-        name = _text(intake.requester_name, "requester_name", 200)
-        id_number = _text(intake.requester_id_number, "requester_id_number", 32)
-        contact = _text(intake.requester_contact or "", "requester_contact", 200, empty=True)
+        name = clean_text(intake.requester_name, "requester_name", 200)
+        id_number = clean_text(intake.requester_id_number, "requester_id_number", 32)
+        contact = clean_text(intake.requester_contact or "", "requester_contact", 200, empty=True)
         if not 1 <= len(intake.originals) <= MAX_ORIGINALS:
             raise InvalidInputError(
                 f"Hồ sơ phải có từ 1 đến {MAX_ORIGINALS} bản chính. / A request lists 1 to "
@@ -197,14 +198,14 @@ class Desk:
             )
         items = [
             (
-                _text(o.document_name, "document_name", 300),
-                _count(o.pages, "pages", MAX_DECLARED_PAGES),
-                _count(o.copies, "copies", MAX_COPIES),
+                clean_text(o.document_name, "document_name", 300),
+                clean_count(o.pages, "pages", MAX_DECLARED_PAGES),
+                clean_count(o.copies, "copies", MAX_COPIES),
             )
             for o in intake.originals
         ]
         now = self._clock.now()
-        due = self._due(now)
+        due = self.due(now)
         code = "HS-" + secrets.token_hex(5).upper()
         request, rows = self._register.add_request_with_items(
             code,
@@ -216,12 +217,15 @@ class Desk:
             due_at=due,
             items=items,
             audit=self._event(who, "request_received", code, originals=str(len(items))),
+            # The citizen follows it on /t/{code} and gets the e-mails (issue 12).
+            tracking_code=new_tracking_code(),
+            requester_email=email_address(contact),
         )
         return DeskRequest(request, tuple(rows))
 
     def check(self, who: Principal, code: str, position: int) -> ItemRecord:
         """Record that the clerk compared the original with what was asked (who, when)."""
-        self._own(who, code, role="clerk")
+        self.own(who, code, role="clerk")
         now = self._clock.now()
         return self._register.update_item(
             code,
@@ -241,14 +245,14 @@ class Desk:
 
         Raises ``InvalidInputError`` (``refusal_code_invalid``, a note too long).
         """
-        before = self._own(who, code, roles=("clerk", "certifier")).item(position)
+        before = self.own(who, code, roles=("clerk", "certifier")).item(position)
         if reason not in REFUSAL_REASONS:
             raise InvalidInputError(
                 "Lý do từ chối không thuộc Điều 22 Nghị định 23/2015. / The ground is not one "
                 "of Decree 23/2015 art. 22.",
                 code="refusal_code_invalid",
             )
-        note = _text(note, "note", _NOTE_MAX, empty=True)
+        note = clean_text(note, "note", _NOTE_MAX, empty=True)
         item = self._register.update_item(
             code,
             position,
@@ -274,7 +278,7 @@ class Desk:
         Returns the original and intake's warnings. Raises ``InvalidScanError`` (refused
         scan; nothing kept), ``RegisterConflictError`` (``item_state``: not checked).
         """
-        current = self._own(who, code, role="clerk").item(position)
+        current = self.own(who, code, role="clerk").item(position)
         if current.status not in ("checked", "scanned"):
             raise _state(current)
         stored = self._scans.take_in(who.authority_code, code, position, files, self._workdir)
@@ -309,7 +313,7 @@ class Desk:
     def extend(self, who: Principal, code: str, working_days: int, at: dt.time) -> RequestRecord:
         """Extend a request by 1 or 2 working days to ``at`` (Vietnam time): the appointment
         on the slip (NĐ 23/2015 art. 21)."""
-        desk = self._own(who, code, roles=("clerk", "certifier"))
+        desk = self.own(who, code, roles=("clerk", "certifier"))
         request = desk.request
         if request.status != "received" or request.due_at is None:
             raise InvalidInputError(
@@ -339,7 +343,7 @@ class Desk:
         Raises ``PermissionDeniedError`` (``totp_not_enrolled``, ``totp_invalid``, each
         recorded), ``RegisterConflictError`` (``item_state``), and what issuing raises.
         """
-        item = self._own(who, code, role="certifier").item(position)
+        item = self.own(who, code, role="certifier").item(position)
         if item.status != "scanned":
             raise _state(item)
         verdict = self._second_factor(who.username, second_factor.strip())
@@ -384,7 +388,7 @@ class Desk:
         """Cancel an issued copy with a reason (TT 01/2020 art. 7): the entry stays, marked."""
         entry = self.document(who, document_id)
         self._allow(who, document_id, roles=("admin",))
-        reason = _text(reason, "reason", _NOTE_MAX)
+        reason = clean_text(reason, "reason", _NOTE_MAX)
         now = self._clock.now()
         return self._register.cancel_document(
             entry.id,
@@ -401,10 +405,12 @@ class Desk:
 
     # --- helpers ---------------------------------------------------------------------------
 
-    def _own(
+    def own(
         self, who: Principal, code: str, *, role: str | None = None, roles: Sequence[str] = ()
     ) -> DeskRequest:
-        desk = self.get(who, code)  # 404 first: another authority learns nothing
+        """A request of the officer's authority that one of ``roles`` may act on (404 first:
+        another authority learns nothing; then ``role_required``)."""
+        desk = self.get(who, code)
         wanted = (role,) if role is not None else tuple(roles)
         if wanted:
             self._allow(who, code, roles=wanted)
@@ -430,7 +436,8 @@ class Desk:
             self._audit(who, "access_refused", subject, reason=reason, needs="|".join(roles))
             raise
 
-    def _due(self, received_at: dt.datetime) -> dt.datetime | None:
+    def due(self, received_at: dt.datetime) -> dt.datetime | None:
+        """The due time of a request received at ``received_at`` (None: no calendar)."""
         try:
             return deadlines.due_at(
                 received_at, calendar=self._calendar(), closes_at=self._closes_at
@@ -467,7 +474,7 @@ def _state(item: ItemRecord) -> CertifyError:
     )
 
 
-def _text(value: str, name: str, limit: int, *, empty: bool = False) -> str:
+def clean_text(value: str, name: str, limit: int, *, empty: bool = False) -> str:
     text = unicodedata.normalize("NFC", value or "").strip()
     if (not text and not empty) or len(text) > limit:
         raise InvalidInputError(
@@ -483,7 +490,7 @@ def _text(value: str, name: str, limit: int, *, empty: bool = False) -> str:
     return text
 
 
-def _count(value: int, name: str, limit: int) -> int:
+def clean_count(value: int, name: str, limit: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
         raise InvalidInputError(
             f"“{name}” phải từ 1 đến {limit}. / “{name}” must be 1 to {limit}.",

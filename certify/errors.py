@@ -147,3 +147,12 @@ class RateLimitedError(CertifyError):
     ) -> None:
         super().__init__(message, code=code)
         self.retry_after = retry_after
+
+
+class MailUnavailableError(UnavailableError):
+    """The mail server could not take an e-mail now; the outbox tries again later."""
+
+    code = "mail_unavailable"
+    default_message = (
+        "Máy chủ thư điện tử tạm thời không nhận thư. / The mail server is unavailable."
+    )

@@ -170,6 +170,13 @@ class RequestRecord:
     received_at: dt.datetime | None = None
     due_at: dt.datetime | None = None
     extended_to: dt.datetime | None = None
+    # Issue 12: the citizen's tracking code, e-mail and phone; when the copies were e-mailed
+    # (ready) and first downloaded (delivered).
+    tracking_code: str | None = field(default=None, repr=False)
+    requester_email: str | None = None
+    requester_phone: str | None = None
+    ready_at: dt.datetime | None = None
+    delivered_at: dt.datetime | None = None
 
     @property
     def deadline(self) -> dt.datetime | None:
@@ -354,6 +361,8 @@ class DeskRegister(Protocol):
         due_at: dt.datetime | None,
         items: Sequence[tuple[str, int, int]],
         audit: AuditRecord | None = None,
+        tracking_code: str | None = None,
+        requester_email: str | None = None,
     ) -> tuple[RequestRecord, list[ItemRecord]]: ...
 
     def request_items(self, code: str) -> list[ItemRecord]: ...

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from certify.ports import AuditRecord
+from storage.citizen_tables import NotifierCursor
 from storage.database import AuditEvent
 from storage.sql_base import SqlBase, aware
 
@@ -165,3 +166,56 @@ class AuditChain(SqlBase):
     def verify_audit_chain(self) -> bool:
         """Whether every audit event links to its predecessor and hashes to its hash."""
         return self.first_broken_audit_event() is None
+
+    def audit_events_after(
+        self, last_id: int, *, limit: int, actions: Sequence[str]
+    ) -> tuple[int, list[tuple[int, AuditRecord]]]:
+        """The events after id ``last_id`` whose action is one of ``actions`` (at most
+        ``limit``), and the id read up to: a projection of the chain (the notifier) keeps
+        that as its place. Ids are committed in order (the chain's lock), so none is skipped.
+        """
+        with self._session(write=False) as session:
+            ids = list(
+                session.execute(
+                    select(AuditEvent.id)
+                    .where(AuditEvent.id > last_id)
+                    .order_by(AuditEvent.id)
+                    .limit(limit)
+                ).scalars()
+            )
+            if not ids:
+                return last_id, []
+            rows = session.execute(
+                select(AuditEvent)
+                .where(AuditEvent.id.in_(ids), AuditEvent.action.in_(list(actions)))
+                .order_by(AuditEvent.id)
+            ).scalars()
+            events = [
+                (
+                    e.id,
+                    AuditRecord(
+                        actor=e.actor,
+                        action=e.action,
+                        subject=e.subject,
+                        at=e.at,
+                        details=json.loads(e.details),
+                    ),
+                )
+                for e in rows
+            ]
+            return ids[-1], events
+
+    def projection_position(self, name: str) -> int:
+        """Where projection ``name`` has read the chain to (0: nowhere yet)."""
+        with self._session(write=False) as session:
+            row = session.get(NotifierCursor, name)
+            return 0 if row is None else row.last_event_id
+
+    def set_projection_position(self, name: str, event_id: int) -> None:
+        """Move projection ``name`` forward to ``event_id`` (never back)."""
+        with self._session(write=True) as session:
+            row = session.get(NotifierCursor, name, with_for_update=True)
+            if row is None:
+                session.add(NotifierCursor(name=name, last_event_id=event_id))
+            elif event_id > row.last_event_id:
+                row.last_event_id = event_id

@@ -54,8 +54,9 @@ REQUEST_STATUSES = ("booked", "received", "certified", "refused", "cancelled")
 DOCUMENT_STATUSES = ("issued", "cancelled")
 # NĐ 23/2015 art. 22: the six grounds on which an original is refused.
 REFUSAL_CODES = ("altered", "damaged", "secret", "unlawful", "not_legalised", "self_made")
-# One original of a request at the desk: received, checked (or refused), scanned, certified.
-ITEM_STATUSES = ("received", "checked", "refused", "scanned", "certified")
+# One original of a request at the desk: booked online (issue 12), received, checked (or
+# refused), scanned, certified.
+ITEM_STATUSES = ("booked", "received", "checked", "refused", "scanned", "certified")
 
 # The execution option read by the SQLite "begin" hook (see make_engine / for_writing).
 SQLITE_BEGIN_OPTION = "certify_sqlite_begin"
@@ -210,6 +211,13 @@ class Request(Base):
     due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # NĐ 23/2015 art. 7: the officer may extend by up to 2 working days (appointment slip).
     extended_to: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Issue 12: the citizen's unguessable tracking code (booking and desk alike), their
+    # e-mail and phone, when the copies were e-mailed (ready) and first downloaded.
+    tracking_code: Mapped[str | None] = mapped_column(String(32), unique=True)
+    requester_email: Mapped[str | None] = mapped_column(String(254))
+    requester_phone: Mapped[str | None] = mapped_column(String(32))
+    ready_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class Document(Base):

@@ -60,7 +60,7 @@ def item_record(item: RequestItem, request_code: str, issued_at: dt.datetime | N
     )
 
 
-def _items_select() -> Any:
+def items_select() -> Any:
     return (
         select(RequestItem, Request.code, Document.issued_at)
         .join(Request, RequestItem.request_id == Request.id)
@@ -95,9 +95,11 @@ class RequestItems(SqlBase):
         due_at: dt.datetime | None,
         items: Sequence[tuple[str, int, int]],
         audit: AuditRecord | None = None,
+        tracking_code: str | None = None,
+        requester_email: str | None = None,
     ) -> tuple[RequestRecord, list[ItemRecord]]:
         """Create a received request with its originals ``(document name, pages, copies)``,
-        and its audit event, in one transaction.
+        its citizen's tracking code and e-mail, and its audit event, in one transaction.
 
         Raises ``InvalidInputError`` (no originals, naive time), ``NotFoundError`` (unknown
         authority), ``RegisterConflictError`` (code taken).
@@ -114,6 +116,8 @@ class RequestItems(SqlBase):
                 requester_name=requester_name,
                 requester_id_number=requester_id_number,
                 requester_contact=requester_contact,
+                tracking_code=tracking_code,
+                requester_email=requester_email,
                 status="received",
                 created_at=received_at,
                 received_at=received_at,
@@ -143,7 +147,7 @@ class RequestItems(SqlBase):
         desk)."""
         with self._session(write=False) as session:
             rows = session.execute(
-                _items_select().where(Request.code == code).order_by(RequestItem.position)
+                items_select().where(Request.code == code).order_by(RequestItem.position)
             )
             return [item_record(item, rc, issued) for item, rc, issued in rows]
 
@@ -156,7 +160,7 @@ class RequestItems(SqlBase):
         with self._session(write=False) as session:
             for start in range(0, len(wanted), 500):  # within every backend's bound parameters
                 rows = session.execute(
-                    _items_select()
+                    items_select()
                     .where(Request.code.in_(wanted[start : start + 500]))
                     .order_by(RequestItem.request_id, RequestItem.position)
                 )
@@ -254,7 +258,7 @@ class RequestItems(SqlBase):
             by_request: dict[str, list[ItemRecord]] = {r.code: [] for r in requests}
             if ids:
                 rows = session.execute(
-                    _items_select()
+                    items_select()
                     .where(RequestItem.request_id.in_(ids))
                     .order_by(RequestItem.request_id, RequestItem.position)
                 )

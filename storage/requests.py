@@ -28,6 +28,11 @@ def request_record(req: Request) -> RequestRecord:
         received_at=req.received_at,
         due_at=req.due_at,
         extended_to=req.extended_to,
+        tracking_code=req.tracking_code,
+        requester_email=req.requester_email,
+        requester_phone=req.requester_phone,
+        ready_at=req.ready_at,
+        delivered_at=req.delivered_at,
     )
 
 

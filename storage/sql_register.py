@@ -7,6 +7,7 @@ Parts, by what they hold: ``storage.numbering`` (the transaction, numbers and en
 ``storage.requests``, ``storage.request_items`` (the originals of a request at the desk),
 ``storage.officers`` (provinces, authorities, officers), ``storage.officer_list``,
 ``storage.api_tokens``, ``storage.desk_sessions`` (page sessions, download links),
+``storage.bookings`` (bookings, payments, delivery), ``storage.outbox`` (e-mail to send),
 ``storage.audit_chain``, and ``storage.sql_base`` (sessions, error translation).
 
 Every method translates SQLAlchemy errors: integrity violations and lock conflicts become
@@ -18,10 +19,12 @@ from __future__ import annotations
 from certify.ports import RequestRecord
 from storage.api_tokens import ApiTokens
 from storage.audit_chain import GENESIS_HASH, AuditChain, audit_hash
+from storage.bookings import Bookings
 from storage.desk_sessions import DeskSessions
 from storage.numbering import Documents, SqlRegisterTransaction
 from storage.officer_list import OfficerList
 from storage.officers import OfficerLogin, Officers
+from storage.outbox import OutboxStore
 from storage.request_items import RequestItems
 from storage.requests import Requests
 
@@ -36,7 +39,16 @@ __all__ = [
 
 
 class SqlRegister(
-    Documents, Requests, RequestItems, Officers, OfficerList, ApiTokens, DeskSessions, AuditChain
+    Documents,
+    Requests,
+    RequestItems,
+    Bookings,
+    OutboxStore,
+    Officers,
+    OfficerList,
+    ApiTokens,
+    DeskSessions,
+    AuditChain,
 ):
     """The register database (``certify.ports.RegisterRepository``) on SQLAlchemy: one
     engine, the parts above as one object."""

@@ -25,13 +25,13 @@ import secrets
 from typing import Annotated
 
 import pyotp
-import qrcode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from api import sessions
 from api.desk_i18n import WORDS
 from api.officer_auth import verify_credentials
+from api.qr_svg import qr_svg_data_uri
 from api.sessions import CsrfChecked, DeskUser, SignedIn, audit, render_desk
 from certify.errors import PermissionDeniedError, RateLimitedError
 
@@ -219,33 +219,6 @@ def _nonce_fresh(nonce: str, now: dt.datetime) -> bool:
         return False
     age = now.timestamp() - int(issued)
     return 0 <= age <= ENROLMENT_MINUTES * 60
-
-
-def qr_svg_data_uri(text: str) -> str:
-    """``text`` as a QR code (an SVG image in a ``data:`` URI: the CSP allows ``img-src
-    data:``, and nothing of it is ever stored or logged)."""
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
-    qr.add_data(text)
-    qr.make(fit=True)
-    matrix: list[list[bool]] = qr.get_matrix()  # with the quiet zone (ISO/IEC 18004 §6.3.8)
-    size = len(matrix)
-    path = []
-    for y, row in enumerate(matrix):
-        x = 0
-        while x < size:
-            if row[x]:
-                start = x
-                while x < size and row[x]:
-                    x += 1
-                path.append(f"M{start} {y}h{x - start}v1h-{x - start}z")
-            else:
-                x += 1
-    svg = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" '
-        f'shape-rendering="crispEdges"><rect width="{size}" height="{size}" fill="#fff"/>'
-        f'<path fill="#000" d="{"".join(path)}"/></svg>'
-    )
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("ascii")).decode("ascii")
 
 
 def _totp_page(

@@ -32,6 +32,7 @@ from api.sessions import NO_STORE, audit, download_link_lifetime, page_language,
 from certify.access import Principal
 from certify.errors import RateLimitedError, RegisterConflictError
 from certify.ports import DocumentEntry
+from storage.bookings import DELIVERY_ACTOR
 from storage.desk_sessions import DownloadLinkRecord
 
 router = APIRouter(tags=["desk"])
@@ -142,7 +143,11 @@ def download(secret: str, request: Request) -> Response:
     if entry is None or reason:
         audit(services, LINK_ACTOR, "download_link_refused", secret_subject(secret), reason=reason)
         return _refused(request, 404)
-    return copy_stream(services, entry, actor=LINK_ACTOR, via="link")
+    answer = copy_stream(services, entry, actor=LINK_ACTOR, via="link")
+    if link is not None and link.created_by == DELIVERY_ACTOR:
+        # The e-mailed link of a ready request: the citizen has the copy (issue 12.4).
+        services.register.mark_delivered(entry.request_code, services.clock.now())
+    return answer
 
 
 def _refused(request: Request, status: int, headers: dict[str, str] | None = None) -> Response:
