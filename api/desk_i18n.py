@@ -125,11 +125,13 @@ WORDS: Final[dict[str, Pair]] = {
     "extended_tag": ("Đã gia hạn", "Extended"),
     "no_deadline": ("Chưa có hạn", "No due time"),
     # Statuses: an original, a request, an issued copy.
+    "item_booked": ("Đặt trước, chưa nộp bản chính", "Booked, original not yet brought"),
     "item_received": ("Chờ kiểm tra", "To be checked"),
     "item_checked": ("Đã kiểm tra, chờ quét", "Checked, to be scanned"),
     "item_scanned": ("Đã quét, chờ chứng thực", "Scanned, to be certified"),
     "item_certified": ("Đã chứng thực", "Certified"),
     "item_refused": ("Từ chối", "Refused"),
+    "req_booked": ("Đặt trước trực tuyến", "Booked online"),
     "req_received": ("Đang giải quyết", "Open"),
     "req_certified": ("Đã giải quyết", "Done"),
     "req_refused": ("Bị từ chối", "Refused"),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Protocol
 
 if TYPE_CHECKING:
-    from certify.ports import DocumentEntry, RequestRecord
+    from certify.ports import AuthorityRecord, DocumentEntry, ItemRecord, RequestRecord
 
 # How a fee was paid (TT 226/2016): cash is the only method that is not cashless.
 PAYMENT_METHODS: Final = ("transfer", "card", "cash")
@@ -34,6 +34,18 @@ class PaymentRecord:
     @property
     def cashless(self) -> bool:
         return self.method != "cash"
+
+
+@dataclass(frozen=True)
+class RequestView:
+    """A request with everything its tracking page shows, read at one moment. Personal
+    data: never logged."""
+
+    request: RequestRecord
+    authority: AuthorityRecord
+    items: tuple[ItemRecord, ...]
+    documents: tuple[DocumentEntry, ...]
+    payments: tuple[PaymentRecord, ...]
 
 
 @dataclass(frozen=True)

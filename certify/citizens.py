@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Final, Protocol
 
 from certify.access import Principal
-from certify.citizen_ports import PaymentRecord
+from certify.citizen_ports import PaymentRecord, RequestView
 from certify.desk import (
     MAX_COPIES,
     MAX_DECLARED_PAGES,
@@ -185,9 +185,9 @@ class CitizenRegister(Protocol):
 
     def request_items(self, code: str) -> list[ItemRecord]: ...
 
-    def documents_of_request(self, code: str) -> list[DocumentEntry]: ...
-
-    def payments_of(self, code: str) -> list[PaymentRecord]: ...
+    def request_view(
+        self, *, code: str | None = None, tracking_code: str | None = None
+    ) -> RequestView | None: ...
 
     def mark_delivered(self, code: str, at: dt.datetime) -> bool: ...
 
@@ -273,25 +273,31 @@ class Citizens:
         """The request of ``tracking_code``. Raises ``NotFoundError`` (the same for a code
         that is malformed, unknown, or anything else)."""
         code = normalise_tracking_code(tracking_code)
-        request = self._register.find_request_by_tracking(code) if code else None
-        if request is None:
+        view = self._register.request_view(tracking_code=code) if code else None
+        if view is None:
             raise NotFoundError(
                 "Không tìm thấy hồ sơ với mã tra cứu này. / No request has this tracking code.",
                 code="tracking_unknown",
             )
-        return self.tracking_of(request)
+        return self._tracking(view)
 
     def tracking_of(self, request: RequestRecord) -> Tracking:
-        """The tracking view of ``request`` (for its holder or its authority's officers)."""
-        documents = tuple(self._register.documents_of_request(request.code))
-        until = request.ready_at + self._link_lifetime if request.ready_at is not None else None
+        """The tracking view of ``request`` as it stands now (for its holder or its
+        authority's officers). Raises ``NotFoundError``."""
+        view = self._register.request_view(code=request.code)
+        if view is None:
+            raise NotFoundError("Không tìm thấy hồ sơ. / No such request.")
+        return self._tracking(view)
+
+    def _tracking(self, view: RequestView) -> Tracking:
+        ready_at = view.request.ready_at
         return Tracking(
-            request=request,
-            authority=self._register.get_authority(request.authority_code),
-            items=tuple(self._register.request_items(request.code)),
-            documents=documents,
-            payments=tuple(self._register.payments_of(request.code)),
-            download_until=until,
+            request=view.request,
+            authority=view.authority,
+            items=view.items,
+            documents=view.documents,
+            payments=view.payments,
+            download_until=None if ready_at is None else ready_at + self._link_lifetime,
         )
 
     def for_officer(self, who: Principal, code: str) -> Tracking:

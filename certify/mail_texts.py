@@ -17,6 +17,7 @@ from typing import Final
 from certify.errors import InvalidInputError
 from certify.ports import VN_TZ, DocumentEntry, ItemRecord, RequestRecord
 from certify.refusal_grounds import REFUSAL_REASONS
+from certify.tracking_codes import format_tracking_code
 
 SEPARATOR: Final = "— English below —"
 SUBJECT_MAX: Final = 200
@@ -71,9 +72,10 @@ def _opening(request: RequestRecord) -> tuple[list[str], list[str]]:
 
 def _codes(request: RequestRecord) -> tuple[list[str], list[str]]:
     vi, en = [f"Mã hồ sơ: {request.code}"], [f"Request code: {request.code}"]
-    if request.tracking_code:
-        vi.append(f"Mã tra cứu: {request.tracking_code}")
-        en.append(f"Tracking code: {request.tracking_code}")
+    if request.tracking_code:  # as printed on the booking page, in groups of four
+        code = format_tracking_code(request.tracking_code)
+        vi.append(f"Mã tra cứu: {code}")
+        en.append(f"Tracking code: {code}")
     return vi, en
 
 

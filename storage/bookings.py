@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from certify.citizen_ports import PaymentRecord, ReadyMail
+from certify.citizen_ports import PaymentRecord, ReadyMail, RequestView
 from certify.errors import InvalidInputError, NotFoundError, RegisterConflictError
 from certify.ports import AuditRecord, AuthorityRecord, DocumentEntry, ItemRecord, RequestRecord
 from storage.audit_chain import append_event
@@ -184,6 +184,47 @@ class Bookings(SqlBase):
                 .order_by(RequestItem.position)
             ).all()
             return request_record(request), [item_record(i, rc, at) for i, rc, at in items]
+
+    def request_view(
+        self, *, code: str | None = None, tracking_code: str | None = None
+    ) -> RequestView | None:
+        """A request (by its code or its tracking code) with its authority, originals,
+        register entries and payments, read in one transaction; None when there is none."""
+        if code is None and not tracking_code:
+            return None
+        with self._session(write=False) as session:
+            where = (
+                Request.code == code if code is not None else Request.tracking_code == tracking_code
+            )
+            row = session.execute(
+                select(Request, Authority, Province)
+                .join(Authority, Request.authority_code == Authority.code)
+                .join(Province, Authority.province_code == Province.code)
+                .where(where)
+            ).one_or_none()
+            if row is None:
+                return None
+            request, authority, province = row
+            items = session.execute(
+                items_select()
+                .where(RequestItem.request_id == request.id)
+                .order_by(RequestItem.position)
+            ).all()
+            documents = session.execute(
+                document_select().where(Document.request_id == request.id).order_by(Document.number)
+            ).all()
+            payments = session.execute(
+                select(Payment)
+                .where(Payment.request_id == request.id)
+                .order_by(Payment.paid_at, Payment.id)
+            ).scalars()
+            return RequestView(
+                request=request_record(request),
+                authority=authority_record(authority, province),
+                items=tuple(item_record(i, rc, at) for i, rc, at in items),
+                documents=tuple(entry_of(*d) for d in documents),
+                payments=tuple(_payment_record(p, request.code) for p in payments),
+            )
 
     def documents_of_request(self, code: str) -> list[DocumentEntry]:
         """The register entries of request ``code``, by number."""

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from starlette.datastructures import UploadFile
 
+from api.citizen_schemas import TrackingOut
 from api.desk_schemas import (
     CancelIn,
     CertifiedOut,
@@ -31,7 +32,8 @@ from api.desk_schemas import (
     ScanOut,
 )
 from api.desk_views import copy_stream, month_bounds, slip_pdf
-from api.routes.auth import Officer
+from api.routes.auth import Officer, current_officer
+from api.routes.citizen_api import public_tracking
 from api.services import Services
 from api.sessions import services_of
 from api.uploads import too_large
@@ -73,9 +75,17 @@ def queue(officer: Officer, request: Request) -> list[QueueEntryOut]:
     return [QueueEntryOut.of(d, now) for d in services.desk().queue(officer)]
 
 
-@router.get("/requests/{code}", response_model=RequestOut)
-def show(code: Code, officer: Officer, request: Request) -> RequestOut:
-    """A request with its originals and, once scanned, each original's fee."""
+@router.get("/requests/{code}", response_model=RequestOut | TrackingOut)
+def show(
+    code: Code, request: Request, authorization: Annotated[str | None, Header()] = None
+) -> RequestOut | TrackingOut:
+    """With a bearer token: a request of the officer's authority (its code ``HS-…``) with
+    its originals and, once scanned, each original's fee. Without one: the request of a
+    citizen's tracking code, as its holder sees it (``GET /api/v1/tracking/{code}``;
+    rate-limited, a wrong code is recorded)."""
+    if authorization is None:
+        return public_tracking(request, code)
+    officer = current_officer(request, authorization)
     services = services_of(request)
     desk = services.desk().get(officer, code)
     return RequestOut.of(desk, services.clock.now(), services.desk().fees(officer, desk))

@@ -39,6 +39,7 @@ from starlette.datastructures import UploadFile
 
 from api.desk_views import month_bounds, slip_pdf
 from api.i18n import split_message
+from api.routes.desk_citizens import citizen_panel
 from api.sessions import (
     CSRF_FIELD,
     NO_STORE,
@@ -314,6 +315,7 @@ def request_page(
             and r.due_at is not None,
             "done": done_of(done),
             "warnings": [split_message(w) for w in warnings],
+            "citizen": citizen_panel(request, who, r),
             **page_helpers(),
         },
     )

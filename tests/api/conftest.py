@@ -76,10 +76,9 @@ def seeded_services(
     test authorities and officers, on the session's PKI and a fixed clock."""
     config = Settings(  # a test deployment: copies carry http://testserver
         data_dir=data_dir,
-        public_base_url="http://testserver",
         deployment="demo",
         # The mail worker runs when a test calls it (api.citizen_services.deliver_mail).
-        **{"mail_interval_seconds": 0, **settings},
+        **{"public_base_url": "http://testserver", "mail_interval_seconds": 0, **settings},
     )
     database.upgrade(config.resolved_database_url)
     store = MinioObjectStore(store_config(minio_server))

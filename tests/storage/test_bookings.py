@@ -194,3 +194,18 @@ def test_the_notifier_place_moves_forward_only(seeded: SqlRegister) -> None:
     seeded.set_projection_position("mail", upto)
     assert seeded.projection_position("mail") == upto2
     assert seeded.audit_events_after(upto2, limit=10, actions=["request_booked"]) == (upto2, [])
+
+
+def test_a_request_is_read_whole_by_code_or_tracking_code(seeded: SqlRegister) -> None:
+    _book(seeded, "HS-00000000A1", "AAAABBBBCCCCDDDD")
+    seeded.add_payment(_payment("HS-00000000A1", 6000, "FT9"), audit=_event("payment", "x"))
+    by_code = seeded.request_view(code="HS-00000000A1")
+    by_tracking = seeded.request_view(tracking_code="AAAABBBBCCCCDDDD")
+    assert by_code is not None and by_code == by_tracking
+    assert by_code.authority.name == "UBND phường Tân Phú"
+    assert [i.document_name for i in by_code.items] == ["Giấy khai sinh", "Bằng tốt nghiệp"]
+    assert by_code.documents == ()
+    assert [p.provider_txn for p in by_code.payments] == ["FT9"]
+    assert seeded.request_view(tracking_code="AAAABBBBCCCCDDDE") is None
+    assert seeded.request_view(code="HS-FFFFFFFFFF") is None
+    assert seeded.request_view() is None
