@@ -28,12 +28,10 @@ from typing import Final, Protocol
 from certify.access import Principal
 from certify.citizen_ports import PaymentRecord, RequestView
 from certify.desk import (
-    MAX_COPIES,
-    MAX_DECLARED_PAGES,
-    MAX_ORIGINALS,
     Desk,
     DeskRequest,
-    clean_count,
+    OriginalIntake,
+    clean_originals,
     clean_text,
 )
 from certify.errors import InvalidInputError, NotFoundError
@@ -63,13 +61,8 @@ STATES: Final = (
 _PHONE_RE: Final = re.compile(r"\+?[0-9 .-]{8,20}")
 
 
-@dataclass(frozen=True)
-class BookedOriginal:
-    """An original the citizen will bring: its name, about how many pages, copies wanted."""
-
-    document_name: str
-    pages: int
-    copies: int
+# An original the citizen will bring: its name, about how many pages, the copies wanted.
+BookedOriginal = OriginalIntake
 
 
 @dataclass(frozen=True)
@@ -232,20 +225,7 @@ class Citizens:
                 "Số điện thoại không hợp lệ. / The phone number is not valid.",
                 code="phone_invalid",
             )
-        if not 1 <= len(intake.originals) <= MAX_ORIGINALS:
-            raise InvalidInputError(
-                f"Hồ sơ phải có từ 1 đến {MAX_ORIGINALS} bản chính. / A request lists 1 to "
-                f"{MAX_ORIGINALS} originals.",
-                code="originals_invalid",
-            )
-        items = [
-            (
-                clean_text(o.document_name, "document_name", 300),
-                clean_count(o.pages, "pages", MAX_DECLARED_PAGES),
-                clean_count(o.copies, "copies", MAX_COPIES),
-            )
-            for o in intake.originals
-        ]
+        items = clean_originals(intake.originals)
         authority = self._register.get_authority(intake.authority_code)
         now = self._clock.now()
         code = "HS-" + secrets.token_hex(5).upper()

@@ -190,20 +190,7 @@ class Desk:
         name = clean_text(intake.requester_name, "requester_name", 200)
         id_number = clean_text(intake.requester_id_number, "requester_id_number", 32)
         contact = clean_text(intake.requester_contact or "", "requester_contact", 200, empty=True)
-        if not 1 <= len(intake.originals) <= MAX_ORIGINALS:
-            raise InvalidInputError(
-                f"Hồ sơ phải có từ 1 đến {MAX_ORIGINALS} bản chính. / A request lists 1 to "
-                f"{MAX_ORIGINALS} originals.",
-                code="originals_invalid",
-            )
-        items = [
-            (
-                clean_text(o.document_name, "document_name", 300),
-                clean_count(o.pages, "pages", MAX_DECLARED_PAGES),
-                clean_count(o.copies, "copies", MAX_COPIES),
-            )
-            for o in intake.originals
-        ]
+        items = clean_originals(intake.originals)
         now = self._clock.now()
         due = self.due(now)
         code = "HS-" + secrets.token_hex(5).upper()
@@ -488,6 +475,28 @@ def clean_text(value: str, name: str, limit: int, *, empty: bool = False) -> str
             code="field_invalid",
         )
     return text
+
+
+def clean_originals(
+    originals: Sequence[OriginalIntake],
+) -> list[tuple[str, int, int]]:
+    """The originals of a request as ``(document name, pages, copies)``, checked: 1 to
+    ``MAX_ORIGINALS`` of them. Raises ``InvalidInputError`` (``originals_invalid``,
+    ``field_invalid``)."""
+    if not 1 <= len(originals) <= MAX_ORIGINALS:
+        raise InvalidInputError(
+            f"Hồ sơ phải có từ 1 đến {MAX_ORIGINALS} bản chính. / A request lists 1 to "
+            f"{MAX_ORIGINALS} originals.",
+            code="originals_invalid",
+        )
+    return [
+        (
+            clean_text(o.document_name, "document_name", 300),
+            clean_count(o.pages, "pages", MAX_DECLARED_PAGES),
+            clean_count(o.copies, "copies", MAX_COPIES),
+        )
+        for o in originals
+    ]
 
 
 def clean_count(value: int, name: str, limit: int) -> int:
