@@ -21,6 +21,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.citizen_services import keep_delivering
 from api.errors import install_error_handlers
+from api.log_format import RequestId
+from api.metrics import Metrics, RequestMetrics
 from api.ratelimit import LoginThrottle, RateLimiter
 from api.services import Services, build_services
 from api.sessions import install_session_handlers
@@ -87,10 +89,15 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     install_error_handlers(app)
     install_session_handlers(app)  # after: outside /desk the JSON handlers answer
     app.add_middleware(SecurityHeaders)
+    app.state.metrics = Metrics(lambda: getattr(app.state, "services", None))
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics)
+    app.add_middleware(RequestId)  # outermost: every line logged for the request names it
 
-    from api.routes import auth, cancellations, desk_login, health, pages, pki, verify
+    from api.routes import auth, cancellations, desk_login, health, metrics, pages, pki, verify
 
     app.include_router(health.router)
+    if settings.metrics_enabled:
+        app.include_router(metrics.router)
     app.include_router(pki.router)
     app.include_router(verify.router)
     app.include_router(auth.router)

@@ -7,8 +7,10 @@ import importlib
 import logging
 import os
 import sys
+import tempfile
 import traceback
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -34,6 +36,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from api import access_log
     from api.app import create_app
+    from api.log_format import configure_logging
     from storage import database
 
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
@@ -50,16 +53,32 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"certify: WARNING: {exc.message}", flush=True)
     print(f"certify: API docs at http://{settings.host}:{settings.port}/docs", flush=True)
     access_log.install()  # no verification code or download link in the access log
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level="info",
-        timeout_keep_alive=settings.http_keepalive_timeout_seconds,
-        limit_concurrency=settings.http_limit_concurrency,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-    )
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": "info",
+        # Text or one JSON object per line with the request id (CERTIFY_LOG_FORMAT); the
+        # access log never holds a verification code, download secret or tracking code.
+        "log_config": configure_logging(settings),
+        "timeout_keep_alive": settings.http_keepalive_timeout_seconds,
+        "limit_concurrency": settings.http_limit_concurrency,
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+    }
+    workers = args.workers if args.workers is not None else settings.workers
+    workers = workers or os.cpu_count() or 1
+    if workers == 1:
+        uvicorn.run(create_app(settings), **options)
+        return 0
+    # Each worker process builds its own app from the environment (api.asgi): what the
+    # command line changed goes there first. Certification runs in the workers' thread
+    # pools, never on an event loop; the register's locks in the database keep every
+    # authority's numbers gapless across processes and replicas.
+    os.environ["CERTIFY_HOST"] = settings.host
+    os.environ["CERTIFY_PORT"] = str(settings.port)
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="certify-metrics-"))
+    print(f"certify: {workers} worker processes", flush=True)
+    uvicorn.run("api.asgi:create_from_environment", factory=True, workers=workers, **options)
     return 0
 
 
@@ -97,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None, help="listen address (default CERTIFY_HOST)")
     serve.add_argument("--port", type=int, default=None, help="listen port (default CERTIFY_PORT)")
     serve.add_argument("--no-migrate", action="store_true", help="do not upgrade the database")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes (default CERTIFY_WORKERS; 0: one per core)",
+    )
     serve.set_defaults(handler=_serve)
 
     db = sub.add_parser("db", help="register database")

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.metrics import record_error
 from certify import errors as e
 from keys.errors import KeyUnavailableError, PkiNotInitialisedError
 
@@ -86,22 +87,25 @@ def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that give every error the same JSON shape."""
 
     @app.exception_handler(e.CertifyError)
-    def _certify_error(_: Request, exc: e.CertifyError) -> JSONResponse:
+    def _certify_error(request: Request, exc: e.CertifyError) -> JSONResponse:
         status = status_for(exc)
+        record_error(request, status, exc.code, exc)
         if status >= 500:
             log.error("%s: %s", exc.code, exc.message, exc_info=exc)
         return error_response(status, exc.code, exc.message, error_headers(exc))
 
     @app.exception_handler(RequestValidationError)
-    def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        record_error(request, 400, "invalid_request")
         # Name the fields, never echo the values: they may be personal data.
         fields = sorted({".".join(str(p) for p in err.get("loc", ())) for err in exc.errors()})
         message = "Dữ liệu không hợp lệ: / Invalid fields: " + ", ".join(fields)
         return error_response(400, "invalid_request", message)
 
     @app.exception_handler(StarletteHTTPException)
-    def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code, message = _HTTP_CODES.get(exc.status_code, ("http_error", str(exc.detail)))
+        record_error(request, exc.status_code, code)
         return error_response(exc.status_code, code, message)
 
     @app.exception_handler(Exception)

@@ -68,6 +68,13 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-For is believed (the client address of rate limits and
     # logs): comma-separated addresses, or "*" where only the proxy can reach the service.
     forwarded_allow_ips: str = "127.0.0.1"
+    # Worker processes of `certify serve` (each with its own thread pool); 0: one per core.
+    workers: int = Field(default=0, ge=0, le=64)
+
+    # Observability: GET /metrics (Prometheus); "json": one JSON object per log line with
+    # the request id (api.log_format.configure_logging).
+    metrics_enabled: bool = True
+    log_format: Literal["text", "json"] = "text"
 
     # PKI (keys/)
     pki_dir: Path | None = None  # default {data_dir}/pki

@@ -235,6 +235,20 @@ class RequestItems(SqlBase):
         with self._session(write=False) as session:
             return [request_record(r) for r in session.execute(stmt).scalars()]
 
+    def open_request_counts(self) -> dict[str, int]:
+        """{authority code: its requests still being worked on} for every authority (0 for
+        one with none): the desks' queue depth (``/metrics``)."""
+        stmt = (
+            select(Authority.code, func.count(Request.id))
+            .outerjoin(
+                Request,
+                (Request.authority_code == Authority.code) & (Request.status == "received"),
+            )
+            .group_by(Authority.code)
+        )
+        with self._session(write=False) as session:
+            return dict(session.execute(stmt).all())
+
     def requests_received(
         self, authority_code: str, *, since: dt.datetime, until: dt.datetime
     ) -> list[tuple[RequestRecord, list[ItemRecord]]]:

@@ -32,6 +32,7 @@ from api.desk_schemas import (
     ScanOut,
 )
 from api.desk_views import copy_stream, month_bounds, slip_pdf
+from api.metrics import observe_certification
 from api.routes.auth import Officer, current_officer
 from api.routes.citizen_api import public_tracking
 from api.services import Services
@@ -172,7 +173,8 @@ def certify(
     """Certify a scanned original (certifier): with the certifier's current TOTP code, one
     register number, the two signatures, the register entry."""
     services = services_of(request)
-    issued, warnings = services.desk().certify(officer, code, position, body.totp)
+    with observe_certification(request):
+        issued, warnings = services.desk().certify(officer, code, position, body.totp)
     base = services.settings.resolved_public_base_url
     return CertifiedOut(document=DocumentOut.of(issued.entry, base), warnings=warnings)
 

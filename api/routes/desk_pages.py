@@ -39,6 +39,7 @@ from starlette.datastructures import UploadFile
 
 from api.desk_views import month_bounds, slip_pdf
 from api.i18n import split_message
+from api.metrics import observe_certification
 from api.routes.desk_citizens import citizen_panel
 from api.sessions import (
     CSRF_FIELD,
@@ -427,7 +428,7 @@ def certify(
 ) -> Response:
     """Certify the scanned original (certifier) with the current TOTP code; go to the copy.
     A wrong or missing code signs nothing (403 ``totp_invalid``, recorded)."""
-    with same_404(NO_REQUEST):
+    with same_404(NO_REQUEST), observe_certification(request):
         issued, _ = services_of(request).desk().certify(user.principal, code, position, totp)
     return see_other(f"/desk/documents/{issued.entry.id}?done=certified")
 

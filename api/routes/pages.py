@@ -27,6 +27,7 @@ from fastapi.templating import Jinja2Templates
 
 from api import i18n
 from api.errors import error_headers, status_for
+from api.metrics import record_error
 from api.routes import verify as verify_api
 from certify.errors import CertifyError
 from certify.etsi_report import render_report
@@ -168,6 +169,7 @@ def _form(
 def _error(request: Request, lang: str, exc: CertifyError) -> Response:
     """The form again, with the error's message in both languages and its HTTP status."""
     status = status_for(exc)
+    record_error(request, status, exc.code, exc)
     if status >= 500:
         log.warning("verification page not answered: %s", exc.code)
     response = _form(request, lang, error=i18n.split_message(exc.message), status_code=status)

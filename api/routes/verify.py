@@ -7,6 +7,7 @@ request itself: no file (400), too large (413), too many requests (429), a backe
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -14,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from api.deps import ServicesDep
+from api.metrics import record_verification
 from api.schemas import GENUINE_EXAMPLE, MODIFIED_EXAMPLE, VerificationOut
 from api.uploads import read_upload
 from certify.etsi_report import render_report
@@ -58,14 +60,20 @@ _ANSWERS: dict[int | str, dict[str, Any]] = {
 async def verify_upload(request: Request, services: ServicesDep) -> Verification:
     """Rate-limit, read and verify an uploaded PDF (shared by the API and the pages)."""
     request.app.state.upload_limiter.check(request)
+    started = time.perf_counter()
     data = await read_upload(request, max_bytes=services.settings.verify_max_upload_bytes)
-    return await run_in_threadpool(lambda: services.verifier().by_upload(data))
+    verification = await run_in_threadpool(lambda: services.verifier().by_upload(data))
+    record_verification(request, verification, started)
+    return verification
 
 
 def verify_token(request: Request, services: ServicesDep, token: str) -> Verification:
     """Rate-limit and verify the copy behind a verification code."""
     request.app.state.token_limiter.check(request)
-    return services.verifier().by_token(token)
+    started = time.perf_counter()
+    verification = services.verifier().by_token(token)
+    record_verification(request, verification, started)
+    return verification
 
 
 @router.post(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from storage import database
 from storage.minio_server import MinioServer
 from storage.objects import MinioObjectStore
 from tests.conftest import store_config
+from tests.issuing import ServedPki
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +26,38 @@ def test_healthz_and_readyz_answer_200(services: Services) -> None:
         assert client.get("/healthz").json() == {"status": "ok"}
         ready = client.get("/readyz")
         assert ready.status_code == 200
-        assert ready.json()["checks"] == {"storage": "ok", "database": "ok"}
+        # No PKI yet: reported, but verification of copies still works, so still ready.
+        assert ready.json()["checks"] == {
+            "storage": "ok",
+            "database": "ok",
+            "pki": "pki_not_initialised",
+            "mail": "ok",
+        }
+
+
+def test_readyz_reports_the_pki_and_a_mail_backlog_without_failing(
+    services: Services, served_pki: ServedPki
+) -> None:
+    services._pki = served_pki.pki
+    written = services.register.enqueue_mail(
+        dedupe_key="booked:HS-1",
+        request_id=None,
+        kind="booked",
+        to_address="hs-1@example.vn",
+        subject="Hồ sơ HS-1 / Request HS-1",
+        body="Nội dung thư",
+        now=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=61),
+    )
+    assert written
+    with TestClient(create_app(services=services)) as client:
+        ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {
+        "storage": "ok",
+        "database": "ok",
+        "pki": "ok",
+        "mail": "mail_backlog",
+    }
 
 
 def test_readyz_names_the_failing_store(services: Services, tmp_path: Path) -> None:
@@ -35,7 +68,12 @@ def test_readyz_names_the_failing_store(services: Services, tmp_path: Path) -> N
     assert ready.status_code == 503
     body = ready.json()
     assert body["error"] == "not_ready"
-    assert body["checks"] == {"storage": "storage_unavailable", "database": "ok"}
+    assert body["checks"] == {
+        "storage": "storage_unavailable",
+        "database": "ok",
+        "pki": "pki_not_initialised",
+        "mail": "ok",
+    }
 
 
 def test_readyz_names_the_failing_database(services: Services) -> None:
@@ -46,7 +84,12 @@ def test_readyz_names_the_failing_database(services: Services) -> None:
     with TestClient(create_app(services=services)) as client:
         ready = client.get("/readyz")
     assert ready.status_code == 503
-    assert ready.json()["checks"] == {"storage": "ok", "database": "database_unavailable"}
+    assert ready.json()["checks"] == {
+        "storage": "ok",
+        "database": "database_unavailable",
+        "pki": "database_unavailable",  # the PKI's index is in the register database
+        "mail": "database_unavailable",
+    }
 
 
 def test_unknown_route_and_bad_method_use_the_error_shape(services: Services) -> None:

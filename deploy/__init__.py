@@ -1,0 +1,1 @@
+"""Deployment: the loopback cluster (deploy/cluster.py) and the proxies' configurations."""
