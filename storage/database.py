@@ -58,6 +58,8 @@ REFUSAL_CODES = ("altered", "damaged", "secret", "unlawful", "not_legalised", "s
 # refused), scanned, certified.
 ITEM_STATUSES = ("booked", "received", "checked", "refused", "scanned", "certified")
 
+# Key of the PostgreSQL advisory lock that serialises migrations ("certmigr").
+MIGRATION_LOCK_KEY = 0x636572746D696772
 # The execution option read by the SQLite "begin" hook (see make_engine / for_writing).
 SQLITE_BEGIN_OPTION = "certify_sqlite_begin"
 
@@ -491,6 +493,11 @@ def upgrade(target: str | URL | Engine, revision: str = "head") -> None:
     engine = target if isinstance(target, Engine) else make_engine(target)
     try:
         with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Replicas that all migrate at start-up take turns (released at commit).
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                )
             command.upgrade(alembic_config(connection), revision)
     except SQLAlchemyError as exc:
         if is_unavailable(exc):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,23 @@ def test_upgrade_is_idempotent_and_downgrade_removes_everything(
         assert not set(inspect(engine).get_table_names()) & TABLES
         upgrade(engine)
         assert set(inspect(engine).get_table_names()) >= TABLES
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.integration
+def test_replicas_migrating_at_once_take_turns(postgres_schema_url: str) -> None:
+    """Two replicas starting together both run the migrations: one waits for the other's
+    lock and then finds nothing to do (without it, both would create the same tables)."""
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        outcomes = list(pool.map(lambda _: upgrade(postgres_schema_url), range(3)))
+    assert outcomes == [None, None, None]
+    engine = make_engine(postgres_schema_url)
+    try:
+        assert set(inspect(engine).get_table_names()) >= TABLES
+        with engine.connect() as conn:
+            version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+        assert version == "0008"
     finally:
         engine.dispose()
 
