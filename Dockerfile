@@ -13,7 +13,11 @@ COPY certify ./certify
 COPY keys ./keys
 COPY storage ./storage
 COPY api ./api
-RUN pip install --no-cache-dir . && mkdir -p /srv/certify/var && chown certify /srv/certify/var
+# The PKI directory exists, owned by certify, before a volume is mounted on it: Docker then
+# gives the new volume this owner (compose.yaml mounts certify-pki there).
+RUN pip install --no-cache-dir . \
+ && mkdir -p /srv/certify/var/pki \
+ && chown -R certify /srv/certify/var
 
 USER certify
 ENV CERTIFY_DATA_DIR=/srv/certify/var \
