@@ -46,7 +46,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -63,6 +63,8 @@ from keys.signers import SignerSource
 LIMITS = ScanLimits()
 MiB = 1024 * 1024
 CLI_PASSPHRASE = b"bench-only cli passphrase"
+# Issue 13: a large scan raises a warm worker's peak RSS by at most this many times its size.
+GROWTH_TARGET = 1.2
 
 
 def max_rss_mib() -> float:
@@ -345,7 +347,7 @@ def timed_service(
     store, register, builder, signer, base_url = world_parts
     validator = issue_validator(signers, register, store, SystemClock())
 
-    def timed_validator(pdf: bytes, **kw: Any) -> str:
+    def timed_validator(pdf: BinaryIO, **kw: Any) -> str:
         with sw.time("validate at issue"):
             return validator(pdf, **kw)
 
@@ -360,7 +362,9 @@ def timed_service(
     )
 
 
-def stage_breakdown(world: _world.World, pages: Sequence[bytes], runs: int, tag: str) -> dict:
+def stage_breakdown(
+    world: _world.World, pages: Sequence[bytes], runs: int, tag: str
+) -> dict[str, Any]:
     """Mean seconds per stage over ``runs`` certifications through timing proxies."""
     signer = CopySigner(world.signers, stamp_style=stamp_style(world.builder.font))
     sw = Stopwatch()
@@ -583,7 +587,7 @@ def big_scan_files(directory: Path, target_bytes: int) -> list[Path]:
     return files
 
 
-def run_big_child(world: _world.World, files: list[Path], warm_page: Path) -> dict:
+def run_big_child(world: _world.World, files: list[Path], warm_page: Path) -> dict[str, Any]:
     config = {
         "pki_dir": str(world.pki.directory),
         "base_url": world.base_url,
@@ -614,7 +618,7 @@ def run_big_child(world: _world.World, files: list[Path], warm_page: Path) -> di
     )
     if proc.returncode != 0:
         raise RuntimeError(f"50 MB child failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    result: dict = json.loads(proc.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     return result
 
 
@@ -669,7 +673,7 @@ def child_big() -> None:
                 "high_water_reset": reset,
                 "peak_rss_mib": high_water_mib(),
                 "process_max_rss_mib": max_rss_mib(),
-                "pdf_mib": len(issued.pdf) / MiB,
+                "pdf_mib": issued.entry.copy_size / MiB,
                 "pages": issued.entry.pages,
                 "stage_seconds": dict(sw.totals),
                 "stage_rss_rise_mib": dict(sw.rss_rise),
@@ -697,13 +701,13 @@ def phase(label: str) -> Iterator[None]:
 @dataclass
 class Results:
     runs: list[Run] = field(default_factory=list)
-    stages: dict[str, dict] = field(default_factory=dict)
+    stages: dict[str, dict[str, Any]] = field(default_factory=dict)
     ours_sign: Run | None = None
     ours_desc: str = ""
     baseline: Run | None = None
     base_desc: str = ""
     cli_startup: float = 0.0
-    big: dict | None = None
+    big: dict[str, Any] | None = None
 
 
 def measure(world: _world.World, args: argparse.Namespace) -> Results:
@@ -895,13 +899,12 @@ def report(res: Results) -> None:
         print("  baseline: not run (pyhanko-cli missing)")
     if big is not None:
         peak, before, scan = big["peak_rss_mib"], big["rss_before_mib"], big["scan_mib"]
-        ratio = peak / scan
-        verdict = "meets" if ratio <= 3 else "MISSES"
+        growth = (peak - before) / scan
+        verdict = "meets" if growth <= GROWTH_TARGET else "MISSES"
         print(
             f"  {scan * MiB / 1e6:.0f} MB scan ({scan:.1f} MiB): peak RSS {peak:.0f} MiB "
-            f"= {ratio:.2f}x the scan "
-            f"({verdict} the <= 3x target); growth over the idle process "
-            f"{(peak - before) / scan:.2f}x"
+            f"= {peak / scan:.2f}x the scan; growth over the idle process {growth:.2f}x "
+            f"({verdict} the <= {GROWTH_TARGET}x target)"
         )
     print(
         "  top 3 stages (1-page): "

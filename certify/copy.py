@@ -37,13 +37,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Final
 
-import img2pdf
 from PIL import ImageCms
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.metadata import model as xmp
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.pdf_utils.writer import PdfFileWriter, copy_into_new_writer
+from pyhanko.pdf_utils.writer import PdfFileWriter
 from pyhanko.sign.fields import (
     FieldMDPAction,
     FieldMDPSpec,
@@ -53,6 +51,7 @@ from pyhanko.sign.fields import (
 )
 
 from certify import copy_layout as layout
+from certify.copy_pages import add_scan_pages
 from certify.errors import CertifyError, InvalidInputError
 from certify.fonts import PreparedFont, prepare_font
 from certify.intake import ScanPage
@@ -182,10 +181,11 @@ class CopyBuilder:
         created_at: dt.datetime | None = None,
         officer_spec_options: Mapping[str, Any] | None = None,
         seal_spec_options: Mapping[str, Any] | None = None,
+        workdir: Path | None = None,
     ) -> bytes:
         """Build the unsigned copy and return its bytes; or, with ``output``, write it there
-        (and return ``b""``), so that a large copy is held once (the signer then appends to
-        the same buffer).
+        (and return ``b""``): the service writes into a temporary file that the signer then
+        appends to, so a large copy is not held in memory once it is written.
 
         ``officer_spec_options`` / ``seal_spec_options`` are extra :class:`SigFieldSpec`
         fields for the two signature fields (e.g. ``seed_value_dict``); by default the seal
@@ -193,6 +193,10 @@ class CopyBuilder:
         field none. Pass
         ``seal_spec_options={"field_mdp_spec": None, "doc_mdp_update_value": None}`` to drop
         the seal's lock.
+
+        The scans' images wait in a temporary file in ``workdir`` (the system's temporary
+        directory if not given) until the copy is written: building holds about one page in
+        memory, not the scan (``certify.copy_pages``).
 
         :raises InvalidInputError: no pages, or an empty verification URL.
         :raises CopyBuildError: if img2pdf or pyHanko fail on the pages.
@@ -210,16 +214,22 @@ class CopyBuilder:
         buffer = io.BytesIO() if output is None else None
         out: BinaryIO = output if output is not None else buffer  # type: ignore[assignment]
         try:
-            self._build(
-                out,
-                pages,
-                text,
-                verify_url,
-                title=title,
-                created_at=created_at,
-                officer_opts=dict(officer_spec_options or {}),
-                seal_opts={**_default_seal_spec_options(), **(seal_spec_options or {})},
-            )
+            with (
+                tempfile.TemporaryFile(dir=workdir) as spool,
+                tempfile.TemporaryFile(dir=workdir) as scratch,
+            ):
+                self._build(
+                    out,
+                    spool,
+                    scratch,
+                    pages,
+                    text,
+                    verify_url,
+                    title=title,
+                    created_at=created_at,
+                    officer_opts=dict(officer_spec_options or {}),
+                    seal_opts={**_default_seal_spec_options(), **(seal_spec_options or {})},
+                )
         except CertifyError:
             raise
         except Exception as exc:
@@ -231,6 +241,8 @@ class CopyBuilder:
     def _build(
         self,
         out: BinaryIO,
+        spool: BinaryIO,
+        scratch: BinaryIO,
         pages: Sequence[ScanPage],
         text: CertificationText,
         verify_url: str,
@@ -240,27 +252,10 @@ class CopyBuilder:
         officer_opts: dict[str, Any],
         seal_opts: dict[str, Any],
     ) -> None:
-        sizes = iter([(p.width_pt, p.height_pt) for p in pages])
-
-        def img_layout(_w: int, _h: int, _dpi: object) -> tuple[float, float, float, float]:
-            w, h = next(sizes)
-            return w, h, w, h
-
-        # img2pdf's output goes to a temporary file, so that the pages are in memory once
-        # (in the writer), not also as img2pdf's output: a 50 MB scan must not cost 150 MB.
-        with tempfile.TemporaryFile() as raw:
-            img2pdf.convert(
-                *[str(p.path) for p in pages],
-                layout_fun=img_layout,
-                nodate=True,
-                rotation=img2pdf.Rotation.none,
-                first_frame_only=True,
-                outputstream=raw,
-            )
-            raw.seek(0)
-            reader = PdfFileReader(raw, strict=False)
-            w = copy_into_new_writer(reader, writer_kwargs={"info": None})
-            del reader
+        w = PdfFileWriter(stream_xrefs=False, info=None)
+        # One page at a time through img2pdf, each image spooled to disk until ``w`` writes
+        # the copy (certify.copy_pages): a 50 MB scan is never in memory whole.
+        add_scan_pages(w, pages, spool, scratch)
         w.root["/Lang"] = generic.TextStringObject("vi-VN")
 
         font_ref = self._font.embed(w)

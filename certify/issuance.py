@@ -5,9 +5,10 @@ The steps (DESIGN.md, "the flow"), in the order that leaves nothing half-issued:
 1. The scan pages were taken in by ``certify.intake`` and stored in ``scans``.
 2. In one register transaction (which holds the (authority, SCT/BS, year) counter lock):
    a. take the next number (NĐ 23/2015 art. 20: gapless, restarting each year);
-   b. build the copy with the lời chứng and QR code, and sign it twice (``certify.signing``);
-   c. stage the signed copy in ``scans`` under ``staging/`` (no Object Lock, so it can still
-      be removed);
+   b. build the copy with the lời chứng and QR code into a temporary file, sign it twice
+      there (``certify.signing``) and validate it;
+   c. stage the signed copy in ``scans`` under ``staging/``, streamed from that file (no
+      Object Lock, so it can still be removed);
    d. write the register entry and its audit event.
    The transaction commits only if all of that succeeded. If anything fails, the number is
    not consumed (the transaction rolls back) and the staged object is removed.
@@ -20,13 +21,15 @@ The steps (DESIGN.md, "the flow"), in the order that leaves nothing half-issued:
 from __future__ import annotations
 
 import datetime as dt
-import io
+import functools
 import logging
 import secrets
+import tempfile
 import unicodedata
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -79,12 +82,30 @@ class IssueOrder:
 
 @dataclass(frozen=True)
 class IssuedCopy:
-    """A certified copy as issued: its register entry, the signed PDF, its public URL."""
+    """A certified copy as issued: its register entry, its public URL, and where the signed
+    PDF is: ``stored`` in ``copies``, else (the move left to reconcile) ``staged``."""
 
     entry: DocumentEntry
-    pdf: bytes
     verify_url: str
     stored: StoredObject | None
+    staged: StoredObject
+    store: ObjectStore = field(repr=False, compare=False)
+
+    @contextmanager
+    def open(self) -> Iterator[BinaryIO]:
+        """Stream the signed copy from the store. Raises ObjectNotFoundError,
+        StorageUnavailableError."""
+        where = self.stored or self.staged
+        with self.store.open(where.bucket, where.key, version_id=where.version_id) as fh:
+            yield fh
+
+    @functools.cached_property
+    def pdf(self) -> bytes:
+        """The whole signed copy, read from the store once, when first asked for (a file to
+        write, a test, a bench); a server streams it with :meth:`open`. Raises as :meth:`open`.
+        """
+        with self.open() as fh:
+            return fh.read()
 
 
 @dataclass(frozen=True)
@@ -133,8 +154,11 @@ class CertificationService:
     def verify_url(self, token: str) -> str:
         return f"{self._verify_base_url}/v/{token}"
 
-    def issue(self, order: IssueOrder) -> IssuedCopy:
+    def issue(self, order: IssueOrder, *, workdir: Path | None = None) -> IssuedCopy:
         """Issue one certified copy (or several identical copies sharing one number).
+
+        The copy is built, signed, validated and stored as one temporary file in ``workdir``
+        (the system's temporary directory if not given), removed when this returns.
 
         Raises:
             InvalidInputError: no pages, a bad copy count, an empty document name.
@@ -200,38 +224,43 @@ class CertificationService:
                     document_name=name,
                     copy_count=order.copies,
                 )
-                # One buffer from build to storage: the signer appends to it in place.
-                document = io.BytesIO()
-                self._builder.build(
-                    order.pages,
-                    text,
-                    url,
-                    title=f"Bản sao chứng thực: {name}",
-                    created_at=now,
-                    output=document,
-                )
-                self._signer.sign_in_place(
-                    document,
-                    officer_username=officer.username,
-                    authority_code=authority.code,
-                    text=signature_text,
-                )
-                validation_json = None
-                if self._validator is not None:
-                    # Validate once, at issue: a copy that would not verify is not issued,
-                    # and later checks of the same bytes are a hash and a lookup.
-                    validation_json = self._validator(
-                        document.getvalue(),
-                        authority_code=authority.code,
-                        certifier_username=officer.username,
+                # One unnamed temporary file from build to storage (removed when closed, and
+                # by the kernel if the process dies): the builder writes the copy (holding one
+                # scanned page at a time), the signer appends its incremental updates (pyHanko's
+                # in_place), the validator and the store read it in chunks. No step holds the
+                # scan or the copy whole (docs/architecture.md, "Memory for large scans").
+                with tempfile.TemporaryFile(prefix="copy-", dir=workdir) as document:
+                    self._builder.build(
+                        order.pages,
+                        text,
+                        url,
+                        title=f"Bản sao chứng thực: {name}",
+                        created_at=now,
+                        output=document,
+                        workdir=workdir,
                     )
-                document.seek(0)
-                staged = self._store.put_stream(
-                    self._store.scans_bucket,
-                    staging_key(authority.code, year, number, token),
-                    document,
-                    content_type="application/pdf",
-                )
+                    self._signer.sign_in_place(
+                        document,
+                        officer_username=officer.username,
+                        authority_code=authority.code,
+                        text=signature_text,
+                    )
+                    validation_json = None
+                    if self._validator is not None:
+                        # Validate once, at issue: a copy that would not verify is not
+                        # issued, and later checks of the same bytes are a hash and a lookup.
+                        validation_json = self._validator(
+                            document,
+                            authority_code=authority.code,
+                            certifier_username=officer.username,
+                        )
+                    document.seek(0)
+                    staged = self._store.put_stream(
+                        self._store.scans_bucket,
+                        staging_key(authority.code, year, number, token),
+                        document,
+                        content_type="application/pdf",
+                    )
                 entry = DocumentEntry(
                     id=order.document_id or str(uuid.uuid4()),
                     authority_code=authority.code,
@@ -284,7 +313,9 @@ class CertificationService:
                 entry.id,
                 exc.code,
             )
-        return IssuedCopy(entry=entry, pdf=document.getvalue(), verify_url=url, stored=stored)
+        return IssuedCopy(
+            entry=entry, verify_url=url, stored=stored, staged=staged, store=self._store
+        )
 
     def certify_scans(
         self,
@@ -341,7 +372,8 @@ class CertificationService:
                     copies=order.copies,
                     document_id=document_id,
                     request_item=order.request_item,
-                )
+                ),
+                workdir=workdir,
             )
         except BaseException:
             for obj in stored:

@@ -10,11 +10,12 @@ import datetime as dt
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, BinaryIO, Final, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Final, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:  # annotations only: the ports import no library and no other module
     from collections.abc import Iterable
+    from pathlib import Path
 
     from asn1crypto import crl as asn1_crl
     from asn1crypto import ocsp as asn1_ocsp
@@ -265,9 +266,10 @@ class RegisterRepository(Protocol):
 
 class IssuedCopyValidator(Protocol):
     """Validates a freshly signed copy in full and returns the result to keep with its entry
-    (``certify.verifier.Verifier.validate_issued``)."""
+    (``certify.verifier.Verifier.validate_issued``). ``pdf`` is the signed copy's file (a
+    seekable binary stream), read from its start."""
 
-    def __call__(self, pdf: bytes, *, authority_code: str, certifier_username: str) -> str: ...
+    def __call__(self, pdf: BinaryIO, *, authority_code: str, certifier_username: str) -> str: ...
 
 
 class CopyBuilderPort(Protocol):
@@ -280,6 +282,7 @@ class CopyBuilderPort(Protocol):
         title: str,
         created_at: dt.datetime | None = None,
         output: BinaryIO | None = None,
+        workdir: Path | None = None,
     ) -> bytes: ...
 
 
@@ -310,6 +313,14 @@ class Check(Protocol):
     def __call__(
         self, data: bytes, *, base_length: int | None = None, analyse_changes: bool = True
     ) -> Validation: ...
+
+
+@runtime_checkable
+class FileCheck(Protocol):
+    """A :class:`Check` that can also read a file in chunks instead of its bytes in memory
+    (``certify.verification.LocalCheck``): a large copy just signed is validated from disk."""
+
+    def check_file(self, stream: BinaryIO, *, analyse_changes: bool = True) -> Validation: ...
 
 
 class VerificationRegister(Protocol):

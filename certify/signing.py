@@ -24,7 +24,7 @@ from __future__ import annotations
 import io
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
@@ -216,7 +216,7 @@ class CopySigner:
 
     def sign_in_place(
         self,
-        document: io.BytesIO,
+        document: BinaryIO,
         *,
         officer_username: str,
         authority_code: str,
@@ -224,8 +224,10 @@ class CopySigner:
     ) -> None:
         """Sign the copy in ``document``, appending every incremental update to it.
 
-        One buffer for the whole chain (pyHanko's in_place mode): a large copy is held once,
-        not once per step. Raises as :meth:`sign`.
+        ``document`` is readable, writable and seekable: a file opened ``w+b``/``r+b`` (or a
+        ``BytesIO``). pyHanko's ``in_place`` mode appends each revision to it and reads it
+        back in chunks for the digests, so a copy on disk is never held in memory whole.
+        Raises as :meth:`sign`.
         """
         officer = self._source.officer_signer(officer_username)
         seal = self._source.seal_signer(authority_code)
@@ -270,7 +272,7 @@ class CopySigner:
 
     def _archive(
         self,
-        document: io.BytesIO,
+        document: BinaryIO,
         timestamper: TimeStamper,
         chain: list[asn1_x509.Certificate],
         ocsps: list[asn1_ocsp.OCSPResponse],
@@ -293,7 +295,7 @@ class CopySigner:
 
     def _sign_once(
         self,
-        document: io.BytesIO,
+        document: BinaryIO,
         meta: signers.PdfSignatureMetadata,
         signer: Signer,
         timestamper: TimeStamper,

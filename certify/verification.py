@@ -29,7 +29,7 @@ import io
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -57,6 +57,7 @@ PADES_SUBFILTER = "/ETSI.CAdES.detached"
 _ALLOWED_AFTER = {MDPPerm.FILL_FORMS: ModificationLevel.FORM_FILLING}
 # Where a PDF header may start (ISO 32000-1 §7.5.2; readers accept some leading bytes).
 HEADER_WINDOW = 1024
+_CHUNK = 1024 * 1024  # reading a file to hash it
 
 
 @dataclass(frozen=True)
@@ -69,14 +70,15 @@ class TrustAnchors:
 
 
 def validate_pdf(
-    data: bytes,
+    data: bytes | BinaryIO,
     trust: TrustAnchors,
     *,
     now: dt.datetime,
     base_length: int | None = None,
     analyse_changes: bool = True,
 ) -> Validation:
-    """Check every signature of ``data``. Never raises.
+    """Check every signature of ``data``: a file's bytes, or a seekable binary stream of it
+    (read from its start, in chunks: a copy on disk is not read into memory). Never raises.
 
     ``analyse_changes`` runs pyHanko's difference analysis of what each signature's later
     revisions changed (needed to call a file ``valid``; a file that can only be ``modified``,
@@ -94,13 +96,14 @@ def validate_pdf(
 
 
 def _validate(
-    data: bytes,
+    data: bytes | BinaryIO,
     trust: TrustAnchors,
     now: dt.datetime,
     base_length: int | None,
     analyse_changes: bool,
 ) -> Validation:
-    digest = hashlib.sha256(data).hexdigest()
+    digest, size = _measure(data)
+    stream = io.BytesIO(data) if isinstance(data, bytes) else data
 
     def result(
         outcome: str, reasons: list[str], checks: list[SignatureCheck], **kw: Any
@@ -111,15 +114,16 @@ def _validate(
             signatures=tuple(checks),
             pades_level=kw.get("pades_level"),
             validated_at=now,
-            size=len(data),
+            size=size,
             sha256=digest,
             own_updates_only=kw.get("own_updates_only"),
         )
 
-    if b"%PDF-" not in data[:HEADER_WINDOW]:
+    stream.seek(0)
+    if b"%PDF-" not in stream.read(HEADER_WINDOW):
         return result("unreadable", ["not_pdf"], [])
     try:
-        reader = PdfFileReader(io.BytesIO(data), strict=True)
+        reader = PdfFileReader(stream, strict=True)
         fields = list(enumerate_sig_fields(reader, filled_status=True))
         dss = DocumentSecurityStore.read_dss(reader) if "/DSS" in reader.root else None
     except MemoryError:
@@ -131,7 +135,7 @@ def _validate(
     contexts = _Contexts(trust, dss)
     if base_length is not None:
         try:
-            own, checks = _check_appended(reader, data, base_length, contexts, now)
+            own, checks = _check_appended(reader, stream, base_length, contexts, now)
         except Exception:
             log.info("appended updates could not be analysed", exc_info=True)
             own, checks = False, []
@@ -157,22 +161,39 @@ def _validate(
     return result(outcome, reasons, checks, pades_level=level)
 
 
-def unreadable(data: bytes, *, now: dt.datetime, reason: str = "too_complex") -> Validation:
+def unreadable(
+    data: bytes | BinaryIO, *, now: dt.datetime, reason: str = "too_complex"
+) -> Validation:
     """The outcome for a file whose check could not finish (time or memory limit)."""
+    digest, size = _measure(data)
     return Validation(
         outcome="unreadable",
         reasons=(Reason.of(reason),),
         signatures=(),
         pades_level=None,
         validated_at=now,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
+        size=size,
+        sha256=digest,
     )
+
+
+def _measure(data: bytes | BinaryIO) -> tuple[str, int]:
+    """SHA-256 (hex) and size of a file's bytes, or of a seekable stream from its start."""
+    if isinstance(data, bytes):
+        return hashlib.sha256(data).hexdigest(), len(data)
+    data.seek(0)
+    digest, size = hashlib.sha256(), 0
+    while chunk := data.read(_CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
 
 
 class LocalCheck:
     """:class:`certify.verifier.Check` in this process, without limits: for our own copies
-    (at issue) and the command line. Uploads from the public go through worker processes."""
+    (at issue) and the command line. Uploads from the public go through worker processes.
+    It also reads a file (:class:`certify.ports.FileCheck`): a copy just signed on disk is
+    validated without being read into memory."""
 
     def __init__(self, trust: Callable[[], TrustAnchors], clock: Clock) -> None:
         self._trust = trust
@@ -187,6 +208,12 @@ class LocalCheck:
             now=self._clock.now(),
             base_length=base_length,
             analyse_changes=analyse_changes,
+        )
+
+    def check_file(self, stream: BinaryIO, *, analyse_changes: bool = True) -> Validation:
+        """:meth:`__call__` on a seekable binary stream, read from its start in chunks."""
+        return validate_pdf(
+            stream, self._trust(), now=self._clock.now(), analyse_changes=analyse_changes
         )
 
 
@@ -286,7 +313,9 @@ def _check(
             level is not None and level.value <= allowed.value and bool(status.docmdp_ok)
         )
     return SignatureCheck(
-        field_name=sig.field_name,
+        # A plain str: pyHanko's string keeps a reference into the reader (and its file),
+        # which Validation.to_json's deep copy would then copy whole.
+        field_name=str(sig.field_name),
         kind="timestamp" if is_timestamp else "signature",
         role="timestamp" if is_timestamp else "other",
         signer=_name(cert),
@@ -353,7 +382,7 @@ def _broken(field_name: str, sub: str, sig: EmbeddedPdfSignature | None = None) 
         except Exception:
             log.debug("broken signature without a readable certificate", exc_info=True)
     return SignatureCheck(
-        field_name=field_name,
+        field_name=str(field_name),
         kind="signature",
         role="other",
         signer=signer,
@@ -436,7 +465,7 @@ def _pades_level(
 
 def _check_appended(
     reader: PdfFileReader,
-    data: bytes,
+    stream: BinaryIO,
     base_length: int,
     contexts: _Contexts,
     now: dt.datetime,
@@ -449,7 +478,8 @@ def _check_appended(
     must end with a document time-stamp over all of it, no signature may be added, and
     pyHanko's policy must find nothing beyond LTA updates.
     """
-    suffix = data[base_length:]
+    stream.seek(base_length)
+    suffix = stream.read()
     revisions = reader.xrefs.total_revisions
     base_revisions = sum(
         1 for r in range(revisions) if reader.xrefs.get_startxref_for_revision(r) < base_length

@@ -26,7 +26,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import BinaryIO, Generic, TypeVar
 
 from certify.errors import CertifyError, NotFoundError, SigningError
 from certify.ports import (
@@ -35,6 +35,7 @@ from certify.ports import (
     Check,
     Clock,
     DocumentEntry,
+    FileCheck,
     ObjectStore,
     OfficerRecord,
     VerificationRegister,
@@ -89,9 +90,15 @@ class Verifier:
 
     # --- at issue --------------------------------------------------------------------------
 
-    def validate_issued(self, pdf: bytes, *, authority_code: str, certifier_username: str) -> str:
+    def validate_issued(
+        self, pdf: BinaryIO, *, authority_code: str, certifier_username: str
+    ) -> str:
         """Validate a freshly signed copy in full and return the result to keep with its
         register entry (JSON). A copy that would not verify as genuine is not issued.
+
+        ``pdf`` is the signed copy's file (a seekable binary stream, read from its start):
+        a check that reads files (:class:`certify.ports.FileCheck`, the in-process check at
+        issue) reads it in chunks; any other check is given its bytes.
 
         Raises:
             SigningError: the copy does not validate (code ``copy_not_valid``).
@@ -99,9 +106,12 @@ class Verifier:
         # Our own bytes, made by certify.signing: the difference analysis (which proves only
         # what the signing code does by construction, tests/certify/test_issuance.py) is
         # skipped; every signature, time-stamp, chain and revocation status is checked.
-        validation = self._check(pdf, analyse_changes=False).with_roles(
-            self._roles(authority_code, certifier_username)
-        )
+        if isinstance(self._check, FileCheck):
+            checked = self._check.check_file(pdf, analyse_changes=False)
+        else:
+            pdf.seek(0)
+            checked = self._check(pdf.read(), analyse_changes=False)
+        validation = checked.with_roles(self._roles(authority_code, certifier_username))
         problems = _problems(validation)
         if problems:
             raise SigningError(

@@ -11,8 +11,10 @@ the domain's errors: ``ObjectNotFoundError``, ``ObjectLockedError``, ``StorageUn
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+import io
 import logging
 import shutil
 import tempfile
@@ -77,6 +79,14 @@ class _HashingReader:
         self.sha256.update(data)
         self.size += len(data)
         return data
+
+
+def _seekable(stream: BinaryIO) -> bool:
+    """Whether ``stream`` can be read twice (hashed, then uploaded) without a spool."""
+    try:
+        return bool(stream.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 class MinioObjectStore:
@@ -159,24 +169,35 @@ class MinioObjectStore:
         content_type: str = "application/octet-stream",
         metadata: dict[str, str] | None = None,
     ) -> StoredObject:
-        """Upload ``stream`` in parts; its SHA-256 goes in the object's metadata.
+        """Upload ``stream``, from its current position to its end, in parts; its SHA-256
+        goes in the object's metadata.
 
-        The SHA-256 is computed while the stream is spooled to a temporary file (bounded
-        memory), because S3 takes user metadata when the upload starts. The bytes actually sent
-        are hashed again on the way out and must match, else the object is removed.
+        S3 takes user metadata when the upload starts, so the SHA-256 is known first: a
+        seekable stream (a file: a scan page, a signed copy) is hashed where it is and read
+        again for the upload; any other stream is spooled to a temporary file while it is
+        hashed. Either way the memory used is one part, not the object. The bytes actually
+        sent are hashed again on the way out and must match, else the object is removed.
 
         Raises:
-            StorageUnavailableError: the server cannot be reached.
+            StorageUnavailableError: the server cannot be reached, or the stream changed
+                while it was uploaded.
             ObjectLockedError: the server refused to overwrite a locked object.
         """
-        with tempfile.TemporaryFile() as spool:
+        with contextlib.ExitStack() as stack:
             hashing_in = _HashingReader(stream)
-            shutil.copyfileobj(hashing_in, spool, CHUNK)
+            source: BinaryIO
+            if _seekable(stream):
+                source, start = stream, stream.tell()
+                while hashing_in.read(CHUNK):
+                    pass
+            else:
+                source, start = stack.enter_context(tempfile.TemporaryFile()), 0
+                shutil.copyfileobj(hashing_in, source, CHUNK)
             digest = hashing_in.sha256.hexdigest()
             size = hashing_in.size
-            spool.seek(0)
+            source.seek(start)
             meta = {**(metadata or {}), SHA256_META: digest}
-            hashing_out = _HashingReader(spool)
+            hashing_out = _HashingReader(source)
             with self._translate(bucket, key):
                 result = self._client.put_object(
                     bucket,
@@ -206,9 +227,7 @@ class MinioObjectStore:
     def put_bytes(
         self, bucket: str, key: str, data: bytes, *, content_type: str = "application/octet-stream"
     ) -> StoredObject:
-        """Upload a small object held in memory (a signed copy)."""
-        import io
-
+        """Upload a small object held in memory."""
         return self.put_stream(bucket, key, io.BytesIO(data), content_type=content_type)
 
     def copy(self, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str) -> StoredObject:

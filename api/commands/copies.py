@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -177,8 +178,9 @@ def _issue(args: argparse.Namespace) -> int:
         finally:
             for fh in files:
                 fh.close()
-        try:
-            out.write_bytes(issued.pdf)
+        try:  # streamed from the store: the CLI holds no whole copy in memory either
+            with issued.open() as source, out.open("wb") as target:
+                shutil.copyfileobj(source, target, 1024 * 1024)
         except OSError as exc:
             raise CertifyError(
                 f"Đã cấp số chứng thực {issued.entry.number} nhưng không ghi được {out}; bản "

@@ -9,6 +9,7 @@ with NSS), pdftotext, zbarimg, and pyHanko's validator trusting only the provinc
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import os
 import re
@@ -19,7 +20,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 import pytest
 from asn1crypto import pem as asn1_pem
@@ -303,6 +304,42 @@ def test_issue_stores_the_copy_under_object_lock_and_registers_it(
     assert second.entry.number == 2
 
 
+class RecordsWhereItSigns(CopySigner):
+    """Signs, noting what it was given to sign in: the file's path and its size then."""
+
+    def __init__(self, inner: CopySigner) -> None:
+        self._inner = inner
+        self.seen: list[tuple[str, int]] = []
+
+    def sign_in_place(self, document: BinaryIO, **kw: Any) -> None:
+        self.seen.append(
+            (os.readlink(f"/proc/self/fd/{document.fileno()}"), os.fstat(document.fileno()).st_size)
+        )
+        self._inner.sign_in_place(document, **kw)
+
+
+def test_the_copy_is_built_and_signed_in_a_temporary_file_of_the_workdir(
+    object_store: MinioObjectStore,
+    build_service: ServiceFactory,
+    copy_signer: CopySigner,
+    tmp_path: Path,
+) -> None:
+    # A copy lives on disk from build to storage (issue 13): the signer appends to the file
+    # the builder wrote, in the certification's workdir, and nothing is left there after.
+    spy = RecordsWhereItSigns(copy_signer)
+    work = tmp_path / "work"
+    work.mkdir()
+    issued = certify(build_service(store=object_store, signer=spy), work)
+    [(path, unsigned_size)] = spy.seen
+    assert path.startswith(f"{work}/") and path.endswith("(deleted)")  # unnamed: O_TMPFILE
+    assert 0 < unsigned_size < issued.entry.copy_size
+    assert list(work.iterdir()) == []
+    pdf = issued.pdf
+    assert hashlib.sha256(pdf).hexdigest() == issued.entry.copy_sha256
+    assert len(PdfFileReader(io.BytesIO(pdf)).embedded_signatures) == 3
+    assert issued.entry.validation_json is not None
+
+
 # --- who may certify ------------------------------------------------------------------------------
 
 
@@ -428,7 +465,7 @@ class StopsStorageAfterSigning(CopySigner):
         self._inner = inner
         self._server = server
 
-    def sign_in_place(self, document: io.BytesIO, **kw: Any) -> None:
+    def sign_in_place(self, document: BinaryIO, **kw: Any) -> None:
         self._inner.sign_in_place(document, **kw)
         self._server.stop()
 

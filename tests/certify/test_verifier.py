@@ -6,9 +6,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import io
 import json
 import logging
 from collections.abc import Sequence
+from typing import BinaryIO
 
 import pytest
 
@@ -227,12 +229,37 @@ def test_signed_under_our_roots_but_not_registered_is_a_loud_unknown(
 def test_validate_issued_refuses_a_copy_that_would_not_verify() -> None:
     register = FakeRegister()
     good = verifier(register, FakeCheck(validation(COPY, "valid", "other", "seal")))
-    kept = json.loads(good.validate_issued(COPY, authority_code="a", certifier_username="u"))
+    kept = json.loads(
+        good.validate_issued(io.BytesIO(COPY), authority_code="a", certifier_username="u")
+    )
     assert sorted(s["role"] for s in kept["signatures"]) == ["certifier", "seal", "timestamp"]
 
     for bad in (validation(COPY, "modified"), validation(COPY, "valid", "other", "other")):
         with pytest.raises(SigningError) as raised:
             verifier(register, FakeCheck(bad)).validate_issued(
-                COPY, authority_code="a", certifier_username="u"
+                io.BytesIO(COPY), authority_code="a", certifier_username="u"
             )
         assert raised.value.code == "copy_not_valid"
+
+
+class FakeFileCheck(FakeCheck):
+    """A check that reads files (certify.ports.FileCheck), as the one at issue does."""
+
+    def __init__(self, answer: Validation) -> None:
+        super().__init__(answer)
+        self.files: list[int] = []
+
+    def check_file(self, stream: BinaryIO, *, analyse_changes: bool = True) -> Validation:
+        stream.seek(0, io.SEEK_END)
+        self.files.append(stream.tell())
+        return self.answer
+
+
+def test_validate_issued_hands_a_file_to_a_check_that_reads_files() -> None:
+    # A large copy signed on disk is read in chunks by the check, never as bytes here.
+    check = FakeFileCheck(validation(COPY, "valid", "other", "seal"))
+    verifier(FakeRegister(), check).validate_issued(
+        io.BytesIO(COPY), authority_code="a", certifier_username="u"
+    )
+    assert check.files == [len(COPY)]
+    assert check.calls == []

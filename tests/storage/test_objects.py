@@ -8,6 +8,7 @@ import os
 import time
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -66,6 +67,38 @@ def test_50_mb_object_round_trips_byte_exact_in_bounded_memory(
     assert got.hexdigest() == expected.hexdigest()
     # One 8 MiB part in flight plus buffers; far under the 50 MiB object.
     assert peak < 25 * MIB, f"peak Python memory {peak / MIB:.1f} MiB"
+
+
+class _Pipe(io.RawIOBase):
+    """A stream that can only be read forwards (an HTTP body, a pipe)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self._data.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def test_a_file_is_uploaded_from_its_position_and_a_pipe_through_a_spool(
+    object_store: MinioObjectStore, tmp_path: Path
+) -> None:
+    data = os.urandom(3 * MIB + 5)
+    path = tmp_path / "copy.pdf"
+    path.write_bytes(b"skipped" + data)
+    bucket = object_store.scans_bucket
+    with path.open("rb") as fh:
+        fh.seek(len(b"skipped"))  # a file is hashed where it is, then read again from there
+        from_file = object_store.put_stream(bucket, "from-file", fh)
+    from_pipe = object_store.put_stream(bucket, "from-pipe", _Pipe(data))  # type: ignore[arg-type]
+    for stored in (from_file, from_pipe):
+        assert stored.sha256 == hashlib.sha256(data).hexdigest()
+        assert stored.size == len(data)
+        assert b"".join(object_store.iter_chunks(bucket, stored.key)) == data
 
 
 def test_missing_object_is_object_not_found(object_store: MinioObjectStore) -> None:
