@@ -6,15 +6,17 @@ full and answered with a generic 500 that leaks nothing.
 
 from __future__ import annotations
 
+import inspect
 import logging
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.metrics import record_error
 from certify import errors as e
+from certify.intake import ScratchFullError, is_disk_full
 from keys.errors import KeyUnavailableError, PkiNotInitialisedError
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,8 @@ STATUS_TABLE: tuple[tuple[type[e.CertifyError], int], ...] = (
     # client's fault.
     (KeyUnavailableError, 500),
     (e.KeyMaterialError, 400),
+    # RFC 4918 §11.5 Insufficient Storage: the scratch disk is full (the server's state).
+    (ScratchFullError, 507),
     (e.UnavailableError, 503),
     (e.SigningError, 500),
 )
@@ -83,11 +87,30 @@ def error_headers(error: e.CertifyError) -> dict[str, str] | None:
     return None
 
 
+def disk_full_as_such(error: e.CertifyError) -> e.CertifyError:
+    """``error``, or :class:`ScratchFullError` (from it) when a full disk caused it: a step
+    that turns every failure into its own error (the copy's build: ``copy_build_failed``;
+    signing: ``signing_failed``) must not answer a full scratch disk as a 500 of its own."""
+    if isinstance(error, ScratchFullError):
+        return error
+    cause = error.__cause__
+    for _ in range(16):  # a chain of causes is short; a cycle must not hang the handler
+        if cause is None:
+            break
+        if is_disk_full(cause):
+            full = ScratchFullError()
+            full.__cause__ = error
+            return full
+        cause = cause.__cause__
+    return error
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that give every error the same JSON shape."""
 
     @app.exception_handler(e.CertifyError)
     def _certify_error(request: Request, exc: e.CertifyError) -> JSONResponse:
+        exc = disk_full_as_such(exc)
         status = status_for(exc)
         record_error(request, status, exc.code, exc)
         if status >= 500:
@@ -107,6 +130,22 @@ def install_error_handlers(app: FastAPI) -> None:
         code, message = _HTTP_CODES.get(exc.status_code, ("http_error", str(exc.detail)))
         record_error(request, exc.status_code, code)
         return error_response(exc.status_code, code, message)
+
+    @app.exception_handler(OSError)
+    async def _os_error(request: Request, exc: OSError) -> Response:
+        # A full scratch disk (TMPDIR) met wherever a file was being written: the spooled
+        # upload, the scans read back, the copy being built and signed. The register
+        # transaction and the clean-ups have undone what was begun: answered as the domain's
+        # ScratchFullError (507 scratch_full), by whichever handler answers those now (the
+        # desk's pages install their own, api.sessions).
+        if not is_disk_full(exc):
+            raise exc  # unexpected: the generic 500 below
+        error = ScratchFullError()
+        error.__cause__ = exc
+        answer = app.exception_handlers[e.CertifyError](request, error)
+        if inspect.isawaitable(answer):
+            answer = await answer
+        return answer
 
     @app.exception_handler(Exception)
     def _unexpected(request: Request, exc: Exception) -> JSONResponse:

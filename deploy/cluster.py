@@ -61,6 +61,8 @@ DEMO_CLERK = "lan.tt"
 DEMO_ADMIN = "an.pv"
 DEMO_AUTHORITY = "dn-tanphu"
 MINIO_USER = "certify-admin"
+# HAProxy's unchecked entry of a replica, used only when no replica is ready (fail open).
+FALLBACK_SUFFIX = "-fallback"
 TOTP_STEP_SECONDS = 30
 
 # Popen objects of the processes this Python process started, by pid: kept so that a process
@@ -700,9 +702,9 @@ class Cluster:
         """Stop MinIO node ``n`` at once (SIGKILL: as if its machine died)."""
         self._stop(f"minio{n}", sig=sig)
 
-    def minio_drives(self) -> tuple[int, int] | None:
-        """(online, offline) drives as MinIO's admin API counts them (``mc admin info``),
-        asked through the balancer; None when it does not answer."""
+    def minio_info(self) -> dict[str, Any] | None:
+        """MinIO's admin ``info`` (``mc admin info``), asked through the balancer; None when
+        it does not answer."""
         import urllib3
         from minio import MinioAdmin
         from minio.credentials.providers import StaticProvider
@@ -717,26 +719,71 @@ class Cluster:
                 secure=False,
                 http_client=http,
             )
-            backend = json.loads(admin.info())["backend"]
-            return int(backend.get("onlineDisks", 0)), int(backend.get("offlineDisks", 0))
+            info: dict[str, Any] = json.loads(admin.info())
         except Exception:  # whatever went wrong, MinIO did not answer
             return None
         finally:
             http.clear()
+        return info
+
+    def minio_drives(self) -> tuple[int, int] | None:
+        """(online, offline) drives as MinIO's admin API counts them (``mc admin info``),
+        asked through the balancer; None when it does not answer."""
+        info = self.minio_info()
+        if info is None or "backend" not in info:
+            return None
+        backend = info["backend"]
+        return int(backend.get("onlineDisks", 0)), int(backend.get("offlineDisks", 0))
+
+    def minio_drive_states(self) -> dict[str, str]:
+        """Each drive's state as MinIO reports it ("ok", "offline", "unformatted"...; a
+        drive being healed also says so), by ``endpoint``; empty when MinIO does not answer."""
+        info = self.minio_info() or {}
+        states = {}
+        for server in info.get("servers", []):
+            for drive in server.get("drives", []):
+                state = str(drive.get("state", "?"))
+                if drive.get("healing"):
+                    state += " (healing)"
+                states[str(drive.get("endpoint", server.get("endpoint")))] = state
+        return states
+
+    def object_files(self, bucket: str, key: str) -> dict[int, frozenset[str]]:
+        """The files of object ``key`` on each MinIO node's drive (its ``xl.meta`` and, for
+        objects not inlined there, each version's shard files), by node number. An object
+        written while a node was down lacks them on that node until MinIO heals it, when it
+        is read or by its scanner; healed, every node holds the same files."""
+        found = {}
+        for n in self.layout.nodes:
+            root = self.directory / "minio" / f"node{n}" / bucket / key
+            found[n] = frozenset(
+                str(path.relative_to(root)) for path in root.rglob("*") if path.is_file()
+            )
+        return found
 
     def minio_health(self) -> int | None:
         """``/minio/health/cluster`` through the balancer: 200 when writes have quorum."""
         return http_status(f"http://{self.s3_endpoint}/minio/health/cluster")
 
-    def minio_client(self) -> Any:
-        """A ``minio.Minio`` client of the deployment, through the balancer."""
+    def minio_client(self, *, retries: bool = True) -> Any:
+        """A ``minio.Minio`` client of the deployment, through the balancer; without
+        ``retries``, one that answers at once what MinIO answered (its default retries a 503
+        after the answer's ``Retry-After``, which MinIO sets to minutes).
+        """
+        import urllib3
         from minio import Minio
 
+        http = None
+        if not retries:
+            http = urllib3.PoolManager(
+                timeout=urllib3.Timeout(connect=2, read=10), retries=urllib3.Retry(total=0)
+            )
         return Minio(
             self.s3_endpoint,
             access_key=self.minio_root_user,
             secret_key=self.minio_root_password,
             secure=False,
+            http_client=http,
         )
 
     # -- PostgreSQL --
@@ -941,6 +988,44 @@ class Cluster:
         """Stop replica ``n`` and its worker processes at once (SIGKILL: a crash)."""
         self._stop(f"replica{n}", sig=sig)
 
+    def scratch_dir(self, n: int) -> Path:
+        """Replica ``n``'s scratch directory (its ``TMPDIR``)."""
+        return Path(self.certify_env(n)["TMPDIR"])
+
+    @contextlib.contextmanager
+    def small_scratch(self, n: int, size_bytes: int) -> Iterator[Path]:
+        """Replica ``n``'s scratch directory on a filesystem of its own of ``size_bytes``
+        (a tmpfs mounted over it while the replica runs), for a test to fill; unmounted at
+        the end. What the directory held stays hidden meanwhile: with one worker a replica
+        keeps nothing there between requests (with several, ``certify serve`` keeps its
+        Prometheus files there, so this refuses).
+
+        Raises:
+            ClusterError: the replica runs several workers, or the tmpfs cannot be mounted
+                (not root, no CAP_SYS_ADMIN).
+        """
+        if self.layout.workers != 1:
+            raise ClusterError("small_scratch needs a layout of one worker per replica")
+        scratch = self.scratch_dir(n)
+        scratch.mkdir(parents=True, exist_ok=True)
+        mounted = subprocess.run(  # noqa: S603 - fixed arguments
+            ["mount", "-t", "tmpfs", "-o", f"size={size_bytes},mode=1777", "tmpfs", str(scratch)],  # noqa: S607
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if mounted.returncode != 0:
+            raise ClusterError(f"cannot mount a tmpfs on {scratch}: {mounted.stderr.strip()}")
+        try:
+            yield scratch
+        finally:
+            # Lazily: a file the replica still holds open must not keep the mount.
+            subprocess.run(  # noqa: S603 - fixed arguments
+                ["umount", "-l", str(scratch)],  # noqa: S607
+                capture_output=True,
+                check=False,
+            )
+
     def _seed(self) -> None:
         """``certify db upgrade`` and ``certify demo`` once (the province, its PKI, the
         authority dn-tanphu and its officers, with the certifier's TOTP enrolled), keeping
@@ -989,6 +1074,10 @@ class Cluster:
                 f"    server replica{n} 127.0.0.1:{lay.replica_port(n)} check"
                 for n in lay.replica_numbers
             ),
+            certify_fallback_servers="\n".join(
+                f"    server replica{n}{FALLBACK_SUFFIX} 127.0.0.1:{lay.replica_port(n)} backup"
+                for n in lay.replica_numbers
+            ),
             minio_servers="\n".join(
                 f"    server node{n} {self.minio_node_endpoint(n)} check" for n in lay.nodes
             ),
@@ -1019,16 +1108,16 @@ class Cluster:
         self._spawn("haproxy", [str(binary), "-db", "-f", str(config)], env)
         _wait_for(
             f"HAProxy ({self.url})",
-            lambda: (
-                self.pid("haproxy") is not None and http_status(f"{self.url}/healthz") is not None
-            ),
+            # Its stats socket answers once it listens (the certify frontend may still be
+            # waiting for replicas that are not started yet: it fails open to them).
+            lambda: self.pid("haproxy") is not None and bool(self.backends()),
             time.monotonic() + timeout,
             log=self._log("haproxy"),
         )
 
-    def backends(self) -> dict[str, str]:
-        """HAProxy's view of each server (``show stat`` on its socket): "certify/replica1" ->
-        "UP", "DOWN", "MAINT"...; empty when HAProxy does not answer."""
+    def _server_stats(self) -> list[dict[str, str]]:
+        """HAProxy's ``show stat`` rows of its servers (not frontends nor backends); empty
+        when HAProxy does not answer."""
         path = self.directory / "run" / "haproxy.sock"
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
@@ -1039,14 +1128,34 @@ class Cluster:
                 while chunk := sock.recv(65536):
                     chunks.append(chunk)
         except OSError:
-            return {}
+            return []
         text = b"".join(chunks).decode(errors="replace").lstrip("# ")
-        found = {}
-        for row in csv.DictReader(io.StringIO(text)):
-            if row.get("svname") in ("FRONTEND", "BACKEND", None):
-                continue
-            found[f"{row['pxname']}/{row['svname']}"] = (row.get("status") or "?").split()[0]
-        return found
+        return [
+            row
+            for row in csv.DictReader(io.StringIO(text))
+            if row.get("svname") not in ("FRONTEND", "BACKEND", None)
+        ]
+
+    def backends(self) -> dict[str, str]:
+        """HAProxy's view of each checked server (``show stat`` on its socket):
+        "certify/replica1" -> "UP", "DOWN", "MAINT"...; empty when HAProxy does not answer.
+        The unchecked fail-open entries of the replicas (``backup``) are left out."""
+        return {
+            f"{row['pxname']}/{row['svname']}": (row.get("status") or "?").split()[0]
+            for row in self._server_stats()
+            if row.get("bck") != "1"
+        }
+
+    def replicas_serving(self) -> set[int]:
+        """The replicas HAProxy has a request in progress with now (its current sessions,
+        fail-open entries included): which one to kill mid-request."""
+        serving = set()
+        for row in self._server_stats():
+            name = row["svname"].removesuffix(FALLBACK_SUFFIX)
+            busy = int(row.get("scur") or 0) > 0
+            if row["pxname"] == "certify" and name.startswith("replica") and busy:
+                serving.add(int(name.removeprefix("replica")))
+        return serving
 
     # -- the whole --
 
@@ -1098,19 +1207,39 @@ class Cluster:
             )
         self.wait_healthy(timeout=left())
 
+    def minio_nodes_writable(self) -> bool:
+        """Whether every MinIO node, asked itself, has write quorum (its own
+        ``/minio/health/cluster``). A node that returned is UP at the balancer (``live``) a
+        few seconds before it and its peers take writes again: meanwhile writes meet 503
+        SlowDownWrite."""
+        return all(
+            http_status(f"http://{self.minio_node_endpoint(n)}/minio/health/cluster") == 200
+            for n in self.layout.nodes
+        )
+
     def wait_healthy(self, *, timeout: float = 60.0) -> ClusterStatus:
-        """Wait until :meth:`status` is healthy.
+        """Wait until :meth:`status` is healthy and every MinIO node has write quorum in
+        its own view, twice in a row (a second apart).
 
         Raises:
             ClusterError: it is not within ``timeout``, with what is wrong.
         """
         deadline = time.monotonic() + timeout
+        good = 0
         while True:
             status = self.status()
-            if status.healthy and http_status(f"{self.url}/readyz") == 200:
-                return status
+            writable = self.minio_nodes_writable()
+            if status.healthy and writable and http_status(f"{self.url}/readyz") == 200:
+                good += 1
+                if good >= 2:
+                    return status
+            else:
+                good = 0
             if time.monotonic() > deadline:
-                raise ClusterError("the cluster is not healthy: " + "; ".join(status.problems()))
+                problems = status.problems() + (
+                    [] if writable else ["a MinIO node without write quorum"]
+                )
+                raise ClusterError("the cluster is not healthy: " + "; ".join(problems))
             time.sleep(0.5)
 
     def down(self) -> list[str]:

@@ -99,11 +99,23 @@ class MinioObjectStore:
         timeout = urllib3.Timeout(
             connect=min(2.0, config.timeout_seconds), read=config.timeout_seconds
         )
-        # No retries with back-off: when MinIO is down a call must fail fast, not hang.
+        # Fail fast when MinIO is down (one connect retry), and never sleep on a server's
+        # Retry-After: a node back from an outage answers 503 SlowDownWrite with
+        # "Retry-After: 120" for a few seconds, which would hold a request for two minutes.
+        # Two short retries of a 503 ride that out (tests/cluster/test_faults.py).
         http = urllib3.PoolManager(
             timeout=timeout,
             maxsize=16,
-            retries=urllib3.Retry(total=1, connect=1, read=0, redirect=0, backoff_factor=0.1),
+            retries=urllib3.Retry(
+                total=3,
+                connect=1,
+                read=0,
+                redirect=0,
+                status=2,
+                status_forcelist=(503,),
+                backoff_factor=0.5,
+                respect_retry_after_header=False,
+            ),
         )
         self._client = Minio(
             config.endpoint,

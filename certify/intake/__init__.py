@@ -13,7 +13,9 @@ a PDF ``/DCTDecode`` stream), everything else is stored as PNG (lossless).
 
 Public API: :class:`ScanLimits`, :class:`ScanPage`, :class:`IntakeResult`, :func:`read_scan`, and
 for the clean-up of interrupted runs :data:`INTAKE_PREFIX` and
-:func:`remove_stale_workdirs`. Import them from here; the modules below are internal.
+:func:`remove_stale_workdirs`; for a full work directory :class:`ScratchFullError` (code
+``scratch_full``), :func:`is_disk_full` and :func:`scratch_writes`. Import them from here;
+the modules below are internal.
 
 What lives where:
 
@@ -25,6 +27,8 @@ What lives where:
 - ``refusals``: every refusal, with its stable ``code`` and its Vietnamese and English text.
 - ``spool``: step 1, the upload spooled, hashed and counted; step 2, sniffing the type;
   :func:`remove_stale_workdirs`.
+- ``scratch``: a full work directory (``ENOSPC``) as :class:`ScratchFullError`, not as a
+  refusal of the scan: every file intake writes is written under :func:`scratch_writes`.
 - ``images``: step 3a, JPEG, PNG and TIFF checked and decoded with Pillow (pixel limits
   checked explicitly; Pillow's process-wide settings are never changed), the page size from
   the resolution, lossless PNG page files.
@@ -40,6 +44,7 @@ from __future__ import annotations
 
 from certify.intake.model import DEFAULT_DPI, IntakeResult, ScanLimits, ScanPage
 from certify.intake.scan import read_scan
+from certify.intake.scratch import ScratchFullError, is_disk_full, scratch_writes
 from certify.intake.spool import INTAKE_PREFIX, remove_stale_workdirs
 
 __all__ = [
@@ -48,6 +53,9 @@ __all__ = [
     "IntakeResult",
     "ScanLimits",
     "ScanPage",
+    "ScratchFullError",
+    "is_disk_full",
     "read_scan",
     "remove_stale_workdirs",
+    "scratch_writes",
 ]

@@ -24,6 +24,7 @@ from certify import scan_images
 from certify.errors import CertifyError
 from certify.intake import refusals
 from certify.intake.model import DEFAULT_DPI, Intake, ScanLimits, ScanPage
+from certify.intake.scratch import scratch_writes
 from certify.intake.spool import file_digest
 
 # ISO 32000-1 Annex C: viewers need not support pages larger than 14 400 units.
@@ -169,9 +170,14 @@ def check_image(path: Path, kind: str, limits: ScanLimits) -> CheckedImage:
 def keep_only_picture(path: Path, kind: str, run: Intake) -> bool:
     """Rewrite the JPEG/PNG at ``path`` with only its picture (certify.scan_images): what
     is signed as a true copy carries no appended or hidden payload. Returns whether
-    anything was removed (and says so in the run's warnings)."""
+    anything was removed (and says so in the run's warnings).
+
+    :raises ScratchFullError: no space to rewrite it (raised before a caller's catch-all can
+        take the disk's fault for the scan's).
+    """
     try:
-        changed = scan_images.sanitize(path, kind)
+        with scratch_writes():
+            changed = scan_images.sanitize(path, kind)
     except scan_images.ImageStructureError as exc:
         raise refusals.corrupt(f"the {kind.upper()} structure is broken: {exc}") from exc
     if changed:

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Final
 
+from certify.intake.scratch import scratch_writes
+
 MiB: Final = 1024 * 1024
 DEFAULT_DPI: Final = 300.0
 
@@ -93,16 +95,23 @@ class Intake:
 
     def create_file(self, prefix: str) -> tuple[int, Path]:
         """Create an empty file of this run (``prefix`` then random) and return its open
-        descriptor and path. The caller writes and closes it."""
-        fd, name = tempfile.mkstemp(prefix=prefix, dir=self.workdir)
+        descriptor and path. The caller writes (under :func:`scratch_writes`) and closes it.
+
+        :raises ScratchFullError: the work directory's disk is full.
+        """
+        with scratch_writes():
+            fd, name = tempfile.mkstemp(prefix=prefix, dir=self.workdir)
         path = Path(name)
         self.files.append(path)
         return fd, path
 
     def write_page_file(self, index: int, data: bytes) -> Path:
-        """Write ``data`` as a page file of this run (``page-{index + 1}-…``)."""
+        """Write ``data`` as a page file of this run (``page-{index + 1}-…``).
+
+        :raises ScratchFullError: the work directory's disk is full.
+        """
         fd, path = self.create_file(f"page-{index + 1}-")
-        with os.fdopen(fd, "wb") as out:
+        with scratch_writes(), os.fdopen(fd, "wb") as out:
             out.write(data)
         return path
 

@@ -9,6 +9,7 @@ from certify.intake import refusals
 from certify.intake.images import read_image_file
 from certify.intake.model import Intake, IntakeResult, ScanLimits
 from certify.intake.pdf import read_pdf
+from certify.intake.scratch import scratch_writes
 from certify.intake.spool import sniff, spool_upload
 
 
@@ -25,11 +26,14 @@ def read_scan(stream: BinaryIO, limits: ScanLimits, workdir: Path) -> IntakeResu
         ``scan_too_many_pixels``, ``pdf_encrypted``, ``pdf_javascript``, ``pdf_forms``,
         ``pdf_embedded_files``, ``pdf_not_images``. No other exception escapes for any
         content of ``stream`` (I/O errors of ``workdir`` itself aside).
+    :raises ScratchFullError: ``workdir``'s disk is full (code ``scratch_full``): not the
+        scan's fault, never reported as a refusal; the run's files are removed.
     :raises CertifyError: ``jpeg_checker_missing`` (djpeg is not installed) or
         ``image_decoder_lenient`` (the process set Pillow's ``LOAD_TRUNCATED_IMAGES``): the
         server's fault, not the scan's.
     """
-    workdir.mkdir(parents=True, exist_ok=True)
+    with scratch_writes():
+        workdir.mkdir(parents=True, exist_ok=True)
     run = Intake(limits, workdir)
     try:
         spool, digest, size = spool_upload(stream, run)

@@ -13,6 +13,7 @@ from typing import BinaryIO, Final
 
 from certify.intake import refusals
 from certify.intake.model import Intake, MiB
+from certify.intake.scratch import scratch_writes
 
 CHUNK: Final = 1 * MiB
 
@@ -43,11 +44,12 @@ def spool_upload(stream: BinaryIO, run: Intake) -> tuple[Path, str, int]:
 
     :raises InvalidScanError: ``scan_corrupt`` (the stream cannot be read),
         ``scan_too_large`` (past ``max_bytes``: reading stops there), ``scan_empty``.
+    :raises ScratchFullError: the work directory's disk is full (the scan is not at fault).
     """
     fd, path = run.create_file("upload-")
     hasher = hashlib.sha256()
     size = 0
-    with os.fdopen(fd, "wb") as out:
+    with scratch_writes(), os.fdopen(fd, "wb") as out:
         while True:
             try:
                 chunk = stream.read(CHUNK)
