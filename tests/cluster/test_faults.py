@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from minio.error import S3Error
 
 from deploy.cluster import DEMO_AUTHORITY, DEMO_CLERK, Cluster, ClusterError, Layout
 from tests.cluster.conftest import free_layout
@@ -149,12 +150,23 @@ def objects(cluster: Cluster, bucket: str) -> set[str]:
 
 
 def stored_sha256(cluster: Cluster, bucket: str, key: str) -> str:
-    answer = cluster.minio_client(retries=False).get_object(bucket, key)
-    try:
-        return hashlib.sha256(answer.read()).hexdigest()
-    finally:
-        answer.close()
-        answer.release_conn()
+    """The SHA-256 of an object as MinIO serves it. While a returned node heals, MinIO may
+    answer 503 SlowDownRead for a moment: asked again for up to 30 s (the service's own
+    client retries a 503 the same way)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            answer = cluster.minio_client(retries=False).get_object(bucket, key)
+        except S3Error as exc:
+            if not (exc.code or "").startswith("SlowDown") or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+            continue
+        try:
+            return hashlib.sha256(answer.read()).hexdigest()
+        finally:
+            answer.close()
+            answer.release_conn()
 
 
 def copy_key(document: dict[str, Any]) -> str:
