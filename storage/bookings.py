@@ -24,7 +24,7 @@ from storage.desk_sessions import secret_digest
 from storage.numbering import document_select, entry_of
 from storage.officers import authority_record
 from storage.outbox import add_mail
-from storage.request_items import item_record, items_select
+from storage.request_items import add_with_items, item_record, items_select
 from storage.requests import request_record
 from storage.sql_base import SqlBase, aware
 
@@ -102,20 +102,7 @@ class Bookings(SqlBase):
                 status="booked",
                 created_at=created_at,
             )
-            session.add(request)
-            session.flush()
-            rows = [
-                RequestItem(
-                    request_id=request.id,
-                    position=n,
-                    document_name=name,
-                    pages=pages,
-                    copies=copies,
-                    status="booked",
-                )
-                for n, (name, pages, copies) in enumerate(items, start=1)
-            ]
-            session.add_all(rows)
+            rows = add_with_items(session, request, items, status="booked")
             append_event(session, audit)
             session.flush()
             return request_record(request), [item_record(r, code, None) for r in rows]

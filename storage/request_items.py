@@ -68,6 +68,28 @@ def items_select() -> Any:
     )
 
 
+def add_with_items(
+    session: Session, request: Request, items: Sequence[tuple[str, int, int]], *, status: str
+) -> list[RequestItem]:
+    """Add ``request`` and its originals ``(document name, pages, copies)``, numbered from 1,
+    all in ``status``, to ``session``."""
+    session.add(request)
+    session.flush()
+    rows = [
+        RequestItem(
+            request_id=request.id,
+            position=n,
+            document_name=name,
+            pages=pages,
+            copies=copies,
+            status=status,
+        )
+        for n, (name, pages, copies) in enumerate(items, start=1)
+    ]
+    session.add_all(rows)
+    return rows
+
+
 def settle_request_status(session: Session, request: Request) -> None:
     """Give ``request`` the status its originals make: refused when all were refused,
     certified when all are finished and one was certified; else it stays as it is."""
@@ -123,20 +145,7 @@ class RequestItems(SqlBase):
                 received_at=received_at,
                 due_at=due_at,
             )
-            session.add(request)
-            session.flush()
-            rows = [
-                RequestItem(
-                    request_id=request.id,
-                    position=n,
-                    document_name=name,
-                    pages=pages,
-                    copies=copies,
-                    status="received",
-                )
-                for n, (name, pages, copies) in enumerate(items, start=1)
-            ]
-            session.add_all(rows)
+            rows = add_with_items(session, request, items, status="received")
             if audit is not None:
                 append_event(session, audit)
             session.flush()
