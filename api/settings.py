@@ -132,6 +132,16 @@ class Settings(BaseSettings):
     # The register against the copies bucket (certify check): at start-up, then every so often.
     check_interval_hours: float = Field(default=24.0, ge=0)  # 0: only at start-up
 
+    # Preservation (certify preserve, certify.preservation): archive time-stamps renewed
+    # before the last one's TSA certificate ends (within the margin) or when its hash is one
+    # of the weak digests (comma-separated, e.g. "sha1,sha256"); the service runs it every
+    # preserve_interval_hours (0: only by the command), one replica at a time (a lease).
+    preserve_interval_hours: float = Field(default=24.0, ge=0)
+    preserve_margin_days: int = Field(default=180, ge=1, le=3650)
+    preserve_weak_digests: str = ""
+    preserve_digest_algorithm: Literal["sha256", "sha384", "sha512"] = "sha256"
+    preserve_batch: int = Field(default=200, ge=1, le=10_000)
+
     # Register
     register_type: str = "SCT/BS"
     register_book: str = "01"  # quyển số as on the register cover, printed as 01/{year}

@@ -1,6 +1,7 @@
 """The register and the ``copies`` bucket witness each other (NĐ 23/2015 art. 20: no number
 twice, none lost): every entry must have its object, with the version and SHA-256 the entry
-recorded, every object its entry, and the audit chain must be unbroken.
+recorded, every object its entry, and the audit chain must be unbroken. A copy's newest
+object version may be an archive renewal the register recorded (``certify.preservation``).
 
 ``check`` reads only; it reports what differs and changes nothing, so that a person decides
 (a lost register entry is restored from a backup, not invented).
@@ -90,7 +91,14 @@ def check(register: AuditedRegister, store: ObjectStore) -> ConsistencyReport:
         if recorded.sha256 != entry.copy_sha256 or recorded.size != entry.copy_size:
             findings.append(Finding("digest_mismatch", entry.copy_key, recorded.sha256))
         if latest.version_id != entry.copy_version_id:
-            findings.append(Finding("overwritten", entry.copy_key, latest.sha256))
+            # A newer version is ours only if the register recorded it: an archive renewal
+            # (certify.preservation) with the SHA-256 the register holds.
+            renewed = register.latest_copy_version(entry.id)
+            if renewed is None or (renewed.version_id, renewed.sha256) != (
+                latest.version_id,
+                latest.sha256,
+            ):
+                findings.append(Finding("overwritten", entry.copy_key, latest.sha256))
     objects = 0
     for key, _modified in store.list_objects(bucket):
         objects += 1

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # annotations only: the ports import no library and no other 
 
     from certify.copy import CertificationText
     from certify.intake import ScanPage
+    from certify.preservation_ports import CopyVersion
     from certify.verdicts import Validation
 
 
@@ -320,7 +321,9 @@ class FileCheck(Protocol):
     """A :class:`Check` that can also read a file in chunks instead of its bytes in memory
     (``certify.verification.LocalCheck``): a large copy just signed is validated from disk."""
 
-    def check_file(self, stream: BinaryIO, *, analyse_changes: bool = True) -> Validation: ...
+    def check_file(
+        self, stream: BinaryIO, *, analyse_changes: bool = True, base_length: int | None = None
+    ) -> Validation: ...
 
 
 class VerificationRegister(Protocol):
@@ -336,9 +339,17 @@ class VerificationRegister(Protocol):
 
     def set_validation(self, document_id: str, validation_json: str) -> None: ...
 
+    def latest_copy_version(self, document_id: str) -> CopyVersion | None: ...
+
+    def find_copy_versions_by_sha256(
+        self, hashes: Sequence[str]
+    ) -> list[tuple[DocumentEntry, CopyVersion]]: ...
+
 
 class AuditedRegister(Protocol):
     def iter_documents(self) -> Iterable[DocumentEntry]: ...
+
+    def latest_copy_version(self, document_id: str) -> CopyVersion | None: ...
 
     def first_broken_audit_event(self) -> int | None: ...
 

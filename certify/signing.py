@@ -270,6 +270,30 @@ class CopySigner:
         except Exception as exc:  # pyHanko raises many types; none may cross the boundary
             raise SigningError("Không ký được bản sao. / The copy could not be signed.") from exc
 
+    def renew_archive(self, document: BinaryIO, *, md_algorithm: str = "sha256") -> None:
+        """Renew a stored copy's archive time-stamp (PAdES B-LTA renewal, ETSI EN 319 142-1
+        §5.5): one incremental update with the current validation data (the certificates of
+        every CA generation and service on file, fresh CRLs of the CAs, which cover the last
+        time-stamp's TSA) and a new document time-stamp over all of it, appended to
+        ``document`` (readable, writable, seekable, as for :meth:`sign_in_place`).
+
+        Raises:
+            SigningError: pyHanko could not time-stamp (the message names the step).
+            KeyMaterialError, KeyUnavailableError: the TSA cannot sign.
+        """
+        timestamper = self._source.timestamper()
+        chain, ocsps, crls = self._source.revocation_material(certs=[])
+        try:
+            self._archive(document, timestamper, chain, ocsps, crls, md_algorithm=md_algorithm)
+        except CertifyError:
+            raise
+        except Exception as exc:  # pyHanko raises many types; none may cross the boundary
+            raise SigningError(
+                "Không đóng được dấu thời gian lưu trữ. / The archive time-stamp could not be "
+                "added.",
+                code="archive_timestamp_failed",
+            ) from exc
+
     def _archive(
         self,
         document: BinaryIO,
@@ -277,6 +301,8 @@ class CopySigner:
         chain: list[asn1_x509.Certificate],
         ocsps: list[asn1_ocsp.OCSPResponse],
         crls: list[asn1_crl.CertificateList],
+        *,
+        md_algorithm: str = "sha256",
     ) -> None:
         """B-LT then B-LTA in one incremental update: the DSS with the revocation data of
         both signatures (and of the TSA, through the CRLs), then a document timestamp over it.
@@ -290,7 +316,7 @@ class CopySigner:
         )
         field = document_timestamp_field(writer)
         signers.PdfTimeStamper(timestamper, field_name=field).timestamp_pdf(
-            writer, "sha256", bytes_reserved=TIMESTAMP_BYTES_RESERVED, in_place=True
+            writer, md_algorithm, bytes_reserved=TIMESTAMP_BYTES_RESERVED, in_place=True
         )
 
     def _sign_once(

@@ -318,10 +318,21 @@ class Verification:
     entry: PublicEntry | None = None
     validation: Validation | None = None
     token: str | None = field(default=None, repr=False)  # only when the caller gave it
+    # Which stored version answered: 0 the copy as issued, n after n archive renewals.
+    stored_version: int | None = None
 
     @property
     def headline(self) -> tuple[str, str]:
         return HEADLINES[self.verdict]
+
+    @property
+    def archive_timestamps(self) -> tuple[SignatureCheck, ...]:
+        """The chain of document time-stamps, oldest first: the one made at issue, then each
+        archive renewal's (ETSI EN 319 142-1 B-LTA)."""
+        if self.validation is None:
+            return ()
+        stamps = [s for s in self.validation.signatures if s.kind == "timestamp"]
+        return tuple(sorted(stamps, key=lambda s: s.covered_end))
 
     def to_json(self) -> dict[str, Any]:
         """The JSON answer of the API (``token`` is omitted: the caller has it)."""
@@ -339,6 +350,16 @@ class Verification:
                 [_public_signature(s) for s in validation.signatures] if validation else []
             ),
             "register": asdict(self.entry) if self.entry else None,
+            "stored_version": self.stored_version,
+            "archive_timestamps": [
+                {
+                    "time": s.signing_time,
+                    "tsa": s.signer,
+                    "digest_algorithm": s.digest_algorithm,
+                    "valid": s.indication == "TOTAL_PASSED",
+                }
+                for s in self.archive_timestamps
+            ],
         }
         answer: dict[str, Any] = _jsonable(data)
         return answer

@@ -210,10 +210,16 @@ class LocalCheck:
             analyse_changes=analyse_changes,
         )
 
-    def check_file(self, stream: BinaryIO, *, analyse_changes: bool = True) -> Validation:
+    def check_file(
+        self, stream: BinaryIO, *, analyse_changes: bool = True, base_length: int | None = None
+    ) -> Validation:
         """:meth:`__call__` on a seekable binary stream, read from its start in chunks."""
         return validate_pdf(
-            stream, self._trust(), now=self._clock.now(), analyse_changes=analyse_changes
+            stream,
+            self._trust(),
+            now=self._clock.now(),
+            base_length=base_length,
+            analyse_changes=analyse_changes,
         )
 
 

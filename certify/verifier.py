@@ -40,6 +40,7 @@ from certify.ports import (
     OfficerRecord,
     VerificationRegister,
 )
+from certify.preservation_ports import CopyVersion
 from certify.verdicts import PublicEntry, Reason, Validation, Verification
 
 log = logging.getLogger(__name__)
@@ -132,8 +133,13 @@ class Verifier:
         )
         if entry is None:
             return self._answer("unknown", ["no_such_code"], method="token", sha256=None)
-        validation = self._stored_validation(entry)
-        return self._entry_answer(entry, validation, method="token", token=token)
+        # The newest stored version answers: an old printout's code shows the copy as it is
+        # kept today, with every archive time-stamp added since (certify.preservation).
+        version = self._register.latest_copy_version(entry.id)
+        validation = self._version_validation(entry, version)
+        return self._entry_answer(
+            entry, validation, method="token", token=token, stored_version=_seq(version)
+        )
 
     def by_upload(self, data: bytes) -> Verification:
         """The verdict on an uploaded file. Raises StorageUnavailableError /
@@ -143,15 +149,25 @@ class Verifier:
         if exact:
             entry = exact[0]
             validation = self._stored_validation(entry, data=data)
-            return self._entry_answer(entry, validation, method="upload")
+            return self._entry_answer(entry, validation, method="upload", stored_version=0)
+        for entry, version in self._register.find_copy_versions_by_sha256([digest]):
+            validation = self._version_validation(entry, version, data=data)
+            return self._entry_answer(
+                entry, validation, method="upload", stored_version=version.seq
+            )
 
         prefixes = _prefix_digests(data)
-        by_hash = {e.copy_sha256: e for e in self._register.find_documents_by_sha256(prefixes)}
-        matches = [e for e in by_hash.values() if 0 < e.copy_size < len(data)]
+        # The stored versions the file may begin with: issued copies and renewed versions.
+        stored_versions: dict[str, tuple[DocumentEntry, CopyVersion | None]] = {
+            e.copy_sha256: (e, None) for e in self._register.find_documents_by_sha256(prefixes)
+        }
+        for e, v in self._register.find_copy_versions_by_sha256(prefixes):
+            stored_versions[v.sha256] = (e, v)
+        matches = [(e, v) for e, v in stored_versions.values() if 0 < _size(e, v) < len(data)]
         if matches:
-            entry = max(matches, key=lambda e: e.copy_size)
-            stored = self._stored_validation(entry)
-            appended = self._check(data, base_length=entry.copy_size)
+            entry, base = max(matches, key=lambda m: _size(*m))
+            stored = self._version_validation(entry, base)
+            appended = self._check(data, base_length=_size(entry, base))
             merged = dataclasses.replace(
                 stored,
                 signatures=stored.signatures + appended.signatures,
@@ -169,7 +185,9 @@ class Verifier:
                     entry=self._public_entry(entry),
                     validation=merged,
                 )
-            return self._entry_answer(entry, merged, method="upload", appended=True)
+            return self._entry_answer(
+                entry, merged, method="upload", appended=True, stored_version=_seq(base)
+            )
 
         validation = self._check(data, analyse_changes=False)
         verdict = _OUTCOME_VERDICTS[validation.outcome]
@@ -211,6 +229,29 @@ class Verifier:
                 log.warning("could not keep the validation of %s (%s)", entry.id, exc.code)
         return validation
 
+    def _version_validation(
+        self, entry: DocumentEntry, version: CopyVersion | None, *, data: bytes | None = None
+    ) -> Validation:
+        """The validation kept with a stored version (the issued copy's for version 0).
+
+        A renewed version without a readable kept validation is validated again (in full:
+        the register holds no validation to start from)."""
+        if version is None:
+            return self._stored_validation(entry, data=data)
+        if version.validation_json:
+            try:
+                return Validation.from_json(json.loads(version.validation_json))
+            except (ValueError, KeyError, TypeError):
+                log.warning("kept validation of %s v%d unreadable", entry.id, version.seq)
+        if data is None:
+            with self._store.open(
+                self._store.copies_bucket, entry.copy_key, version_id=version.version_id
+            ) as fh:
+                data = fh.read()
+        return self._check(data, analyse_changes=False).with_roles(
+            self._roles(entry.authority_code, entry.certifier_username)
+        )
+
     def _entry_answer(
         self,
         entry: DocumentEntry,
@@ -219,6 +260,7 @@ class Verifier:
         method: str,
         token: str | None = None,
         appended: bool = False,
+        stored_version: int | None = None,
     ) -> Verification:
         public = self._public_entry(entry)
         problems = _problems(validation)
@@ -248,6 +290,7 @@ class Verifier:
             entry=public,
             validation=validation,
             token=token,
+            stored_version=stored_version,
         )
 
     def _officer(self, username: str) -> OfficerRecord | None:
@@ -290,10 +333,12 @@ class Verifier:
         entry: PublicEntry | None = None,
         validation: Validation | None = None,
         token: str | None = None,
+        stored_version: int | None = None,
     ) -> Verification:
         if validation is not None and not reasons:
             reasons = [r.code for r in validation.reasons]
         return Verification(
+            stored_version=stored_version,
             verdict=verdict,
             reasons=tuple(Reason.of(code) for code in dict.fromkeys(reasons)),
             checked_at=self._clock.now(),
@@ -337,6 +382,14 @@ def _problems(validation: Validation) -> list[str]:
     if validation.pades_level != "PAdES-BASELINE-LTA":
         return ["no_timestamp"]
     return []
+
+
+def _seq(version: CopyVersion | None) -> int:
+    return 0 if version is None else version.seq
+
+
+def _size(entry: DocumentEntry, version: CopyVersion | None) -> int:
+    return entry.copy_size if version is None else version.size
 
 
 def _prefix_digests(data: bytes) -> list[str]:

@@ -8,6 +8,7 @@ Parts, by what they hold: ``storage.numbering`` (the transaction, numbers and en
 ``storage.officers`` (provinces, authorities, officers), ``storage.officer_list``,
 ``storage.api_tokens``, ``storage.desk_sessions`` (page sessions, download links),
 ``storage.bookings`` (bookings, payments, delivery), ``storage.outbox`` (e-mail to send),
+``storage.preservation_store`` (stored versions of copies, archive states, leases),
 ``storage.audit_chain``, and ``storage.sql_base`` (sessions, error translation).
 
 Every method translates SQLAlchemy errors: integrity violations and lock conflicts become
@@ -25,6 +26,7 @@ from storage.numbering import Documents, SqlRegisterTransaction
 from storage.officer_list import OfficerList
 from storage.officers import OfficerLogin, Officers
 from storage.outbox import OutboxStore
+from storage.preservation_store import PreservationStore
 from storage.request_items import RequestItems
 from storage.requests import Requests
 
@@ -44,6 +46,7 @@ class SqlRegister(
     RequestItems,
     Bookings,
     OutboxStore,
+    PreservationStore,
     Officers,
     OfficerList,
     ApiTokens,

@@ -16,6 +16,7 @@ import pytest
 
 from certify.errors import NotFoundError, SigningError
 from certify.ports import AuthorityRecord, DocumentEntry, OfficerRecord
+from certify.preservation_ports import CopyVersion
 from certify.verdicts import Reason, SignatureCheck, Validation
 from certify.verifier import Verifier
 from tests.certify.conftest import FakeObjectStore
@@ -80,6 +81,14 @@ class FakeRegister:
 
     def set_validation(self, document_id: str, validation_json: str) -> None:
         self.kept[document_id] = validation_json
+
+    def latest_copy_version(self, document_id: str) -> CopyVersion | None:
+        return None  # these copies were never renewed (tests/certify/test_preservation.py)
+
+    def find_copy_versions_by_sha256(
+        self, hashes: Sequence[str]
+    ) -> list[tuple[DocumentEntry, CopyVersion]]:
+        return []
 
 
 class FakeCheck:
@@ -249,7 +258,9 @@ class FakeFileCheck(FakeCheck):
         super().__init__(answer)
         self.files: list[int] = []
 
-    def check_file(self, stream: BinaryIO, *, analyse_changes: bool = True) -> Validation:
+    def check_file(
+        self, stream: BinaryIO, *, analyse_changes: bool = True, base_length: int | None = None
+    ) -> Validation:
         stream.seek(0, io.SEEK_END)
         self.files.append(stream.tell())
         return self.answer

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 import storage.citizen_tables  # noqa: F401  (its models are part of Base.metadata)
+import storage.preservation_tables  # noqa: F401
 from certify.errors import DatabaseUnavailableError
 from storage.database import (
     Authority,
@@ -45,6 +46,9 @@ TABLES = {
     "payments",
     "outbox",
     "notifier_cursor",
+    "copy_versions",
+    "copy_archive",
+    "leases",
 }
 
 
@@ -61,7 +65,7 @@ def test_migrations_create_every_table(engine: Engine) -> None:
     assert tables >= TABLES | {"alembic_version"}
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == (
-            "0008"
+            "0009"
         )
 
 
@@ -98,7 +102,7 @@ def test_replicas_migrating_at_once_take_turns(postgres_schema_url: str) -> None
         assert set(inspect(engine).get_table_names()) >= TABLES
         with engine.connect() as conn:
             version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
-        assert version == "0008"
+        assert version == "0009"
     finally:
         engine.dispose()
 
