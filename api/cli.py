@@ -28,6 +28,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "api.commands.check",
     "api.commands.officers",
     "api.commands.audit",
+    "api.commands.backup",
 )
 
 

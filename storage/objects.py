@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, Literal, cast
 
 import urllib3
 from minio import Minio
@@ -66,6 +66,21 @@ class ObjectStoreConfig:
     retention_days: int = 3650
 
 
+@dataclass(frozen=True)
+class ObjectVersion:
+    """One version of an object (or a delete marker) as a version listing shows it.
+
+    ``version_id`` is None in a bucket without versioning (S3 names that version "null").
+    """
+
+    key: str
+    version_id: str | None
+    last_modified: dt.datetime
+    size: int
+    is_latest: bool
+    is_delete_marker: bool
+
+
 class _HashingReader:
     """A read-only stream that hashes and counts what is read through it."""
 
@@ -78,6 +93,18 @@ class _HashingReader:
         data = self._raw.read(size)
         self.sha256.update(data)
         self.size += len(data)
+        return data
+
+
+class _TranslatingReader:
+    """A response body whose read errors become the domain's errors (and nothing else)."""
+
+    def __init__(self, store: MinioObjectStore, bucket: str, key: str, raw: Any) -> None:
+        self._store, self._bucket, self._key, self._raw = store, bucket, key, raw
+
+    def read(self, size: int = -1) -> bytes:
+        with self._store._translate(self._bucket, self._key):
+            data: bytes = self._raw.read(None if size < 0 else size)
         return data
 
 
@@ -262,6 +289,64 @@ class MinioObjectStore:
             for obj in self._client.list_objects(bucket, prefix=prefix, recursive=True):
                 if obj.object_name is not None and obj.last_modified is not None:
                     yield obj.object_name, obj.last_modified
+
+    def list_versions(self, bucket: str, prefix: str = "") -> Iterator[ObjectVersion]:
+        """Every version and delete marker under ``prefix``, as the server lists them: by
+        key, and for each key the newest version first (``certify backup``).
+
+        Raises:
+            StorageUnavailableError.
+        """
+        with self._translate(bucket, prefix):
+            for obj in self._client.list_objects(
+                bucket, prefix=prefix, recursive=True, include_version=True
+            ):
+                if obj.object_name is None or obj.last_modified is None:
+                    continue
+                version = obj.version_id if obj.version_id not in (None, "", "null") else None
+                yield ObjectVersion(
+                    key=obj.object_name,
+                    version_id=version,
+                    last_modified=obj.last_modified,
+                    size=int(obj.size or 0),
+                    is_latest=str(obj.is_latest).lower() == "true",
+                    is_delete_marker=bool(obj.is_delete_marker),
+                )
+
+    @contextmanager
+    def open_version(
+        self, bucket: str, key: str, *, version_id: str | None = None
+    ) -> Iterator[tuple[StoredObject, BinaryIO]]:
+        """One version of an object: what the server says of it (size, SHA-256 and user
+        metadata, content type, version) and a streaming reader of its bytes, from the same
+        response, so that the two cannot describe different versions.
+
+        Raises:
+            ObjectNotFoundError, StorageUnavailableError.
+        """
+        with self._translate(bucket, key):
+            response = self._client.get_object(bucket, key, version_id=version_id)
+        try:
+            headers = {k.lower(): v for k, v in response.headers.items()}
+            user_meta = {
+                k.removeprefix("x-amz-meta-"): str(v)
+                for k, v in headers.items()
+                if k.startswith("x-amz-meta-")
+            }
+            served_version = headers.get("x-amz-version-id")
+            info = StoredObject(
+                bucket=bucket,
+                key=key,
+                size=int(headers.get("content-length") or 0),
+                sha256=user_meta.get(SHA256_META, ""),
+                version_id=served_version if served_version not in (None, "", "null") else None,
+                content_type=headers.get("content-type") or "application/octet-stream",
+                metadata=user_meta,
+            )
+            yield info, cast(BinaryIO, _TranslatingReader(self, bucket, key, response))
+        finally:
+            response.close()
+            response.release_conn()
 
     def stat(self, bucket: str, key: str, *, version_id: str | None = None) -> StoredObject:
         """What the server knows of an object.
