@@ -23,6 +23,7 @@ from api.citizen_services import keep_delivering
 from api.errors import install_error_handlers
 from api.log_format import RequestId
 from api.metrics import Metrics, RequestMetrics
+from api.preservation_wiring import keep_preserving
 from api.ratelimit import LoginThrottle, RateLimiter
 from api.services import Services, build_services
 from api.sessions import install_session_handlers
@@ -54,11 +55,13 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             log.info("public verification not ready at start-up (%s)", exc.code)
         checking = asyncio.create_task(_keep_checking(app.state.services, settings))
         mailing = asyncio.create_task(keep_delivering(app.state.services))
+        preserving = asyncio.create_task(keep_preserving(app.state.services))
         try:
             yield
         finally:
             checking.cancel()
             mailing.cancel()
+            preserving.cancel()
             if owned:
                 app.state.services.close()
 

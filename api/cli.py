@@ -29,6 +29,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "api.commands.officers",
     "api.commands.audit",
     "api.commands.backup",
+    "api.commands.preserve",
 )
 
 

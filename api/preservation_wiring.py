@@ -22,6 +22,8 @@ from keys.signers import SignerSource
 
 log = logging.getLogger(__name__)
 
+FIRST_RUN_DELAY_SECONDS = 300.0
+
 
 def policy_of(services: Services) -> PreservationPolicy:
     s = services.settings
@@ -77,6 +79,9 @@ async def keep_preserving(services: Services) -> None:
     hours = services.settings.preserve_interval_hours
     if hours <= 0:
         return
+    # Not at start-up: a replica that has just started serves first (and a restart loop
+    # does not start a run each time).
+    await asyncio.sleep(min(hours * 3600, FIRST_RUN_DELAY_SECONDS))
     run = None
     while True:
         try:

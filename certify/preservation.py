@@ -265,13 +265,9 @@ class Preserver:
         report.inspected += 1
 
     def _state(self, document_id: str, seq: int, stamp: ArchiveStamp) -> ArchiveState:
-        due = stamp.tsa_not_after - self.policy.margin
-        if stamp.digest_algorithm in self.policy.weak_digests:
-            due = min(due, self._clock.now())  # due at once
         return ArchiveState(
             document_id=document_id,
             seq=seq,
-            due_at=due,
             tsa_not_after=stamp.tsa_not_after,
             digest_algorithm=stamp.digest_algorithm,
         )
@@ -279,18 +275,23 @@ class Preserver:
     # --- renewal -------------------------------------------------------------------------
 
     def _renew_due(self, report: PreservationReport, limit: int | None) -> None:
-        now = self._clock.now()
+        ends_before = self._clock.now() + self.policy.margin
         after: tuple[dt.datetime, str] | None = None
         while limit is None or report.renewed < limit:
             size = self.policy.batch if limit is None else min(self.policy.batch, limit)
-            due = self._register.due_archive_states(due_by=now, limit=size, after=after)
+            due = self._register.due_archive_states(
+                ends_before=ends_before,
+                weak_digests=self.policy.weak_digests,
+                limit=size,
+                after=after,
+            )
             if not due:
                 return
             for state in due:
                 if limit is not None and report.renewed >= limit:
                     return
                 self._renew_one(state, report)
-            after = (due[-1].due_at, due[-1].document_id)
+            after = (due[-1].tsa_not_after, due[-1].document_id)
             if not self._take_lease():
                 raise PreservationError("lease lost", code="lease_lost")
 

@@ -4,7 +4,7 @@ register. ``storage.preservation_store`` implements them on the register databas
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -33,12 +33,11 @@ class CopyVersion:
 
 @dataclass(frozen=True)
 class ArchiveState:
-    """Where a copy stands for preservation: its newest version and when that version's last
-    time-stamp needs renewing (``due_at``)."""
+    """Where a copy stands for preservation: its newest version, when that version's last
+    time-stamp's TSA certificate ends, and the hash that time-stamp was made over."""
 
     document_id: str
     seq: int  # 0: the issued copy
-    due_at: dt.datetime
     tsa_not_after: dt.datetime
     digest_algorithm: str
 
@@ -51,7 +50,12 @@ class PreservationRegister(Protocol):
     def set_archive_state(self, state: ArchiveState) -> None: ...
 
     def due_archive_states(
-        self, *, due_by: dt.datetime, limit: int, after: tuple[dt.datetime, str] | None = None
+        self,
+        *,
+        ends_before: dt.datetime,
+        weak_digests: Collection[str],
+        limit: int,
+        after: tuple[dt.datetime, str] | None = None,
     ) -> list[ArchiveState]: ...
 
     def get_document(self, document_id: str) -> DocumentEntry: ...

@@ -9,7 +9,7 @@ lease is one conditional UPDATE (or the first INSERT): atomic on SQLite and Post
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import and_, or_, select, update
 
@@ -43,7 +43,6 @@ def _state(row: CopyArchiveState) -> ArchiveState:
     return ArchiveState(
         document_id=row.document_id,
         seq=row.seq,
-        due_at=row.due_at,
         tsa_not_after=row.tsa_not_after,
         digest_algorithm=row.digest_algorithm,
     )
@@ -69,7 +68,7 @@ class PreservationStore(SqlBase):
 
     def set_archive_state(self, state: ArchiveState) -> None:
         """Record where a copy stands (its first inspection, or a changed due time)."""
-        aware(state.due_at, "due_at")
+        aware(state.tsa_not_after, "tsa_not_after")
         with self._session(write=True) as session:
             row = session.get(CopyArchiveState, state.document_id)
             if row is None:
@@ -77,34 +76,44 @@ class PreservationStore(SqlBase):
                     CopyArchiveState(
                         document_id=state.document_id,
                         seq=state.seq,
-                        due_at=state.due_at,
                         tsa_not_after=state.tsa_not_after,
                         digest_algorithm=state.digest_algorithm,
                     )
                 )
             elif row.seq <= state.seq:
                 row.seq = state.seq
-                row.due_at = state.due_at
                 row.tsa_not_after = state.tsa_not_after
                 row.digest_algorithm = state.digest_algorithm
 
     def due_archive_states(
-        self, *, due_by: dt.datetime, limit: int, after: tuple[dt.datetime, str] | None = None
+        self,
+        *,
+        ends_before: dt.datetime,
+        weak_digests: Collection[str],
+        limit: int,
+        after: tuple[dt.datetime, str] | None = None,
     ) -> list[ArchiveState]:
-        """Copies whose last time-stamp is due by ``due_by``, in due order, after the key
-        ``after`` (due time, document id) when paging (the index on ``due_at``)."""
-        stmt = select(CopyArchiveState).where(CopyArchiveState.due_at <= aware(due_by, "due_by"))
+        """Copies due: their last time-stamp's TSA certificate ends before ``ends_before``
+        (now plus the margin; the index on ``tsa_not_after``) or was made over one of
+        ``weak_digests``. Ordered by that end, then document id; ``after`` is the last key of
+        the previous page."""
+        due = CopyArchiveState.tsa_not_after <= aware(ends_before, "ends_before")
+        if weak_digests:
+            due = or_(due, CopyArchiveState.digest_algorithm.in_(sorted(weak_digests)))
+        stmt = select(CopyArchiveState).where(due)
         if after is not None:
             stmt = stmt.where(
                 or_(
-                    CopyArchiveState.due_at > after[0],
+                    CopyArchiveState.tsa_not_after > after[0],
                     and_(
-                        CopyArchiveState.due_at == after[0],
+                        CopyArchiveState.tsa_not_after == after[0],
                         CopyArchiveState.document_id > after[1],
                     ),
                 )
             )
-        stmt = stmt.order_by(CopyArchiveState.due_at, CopyArchiveState.document_id).limit(limit)
+        stmt = stmt.order_by(CopyArchiveState.tsa_not_after, CopyArchiveState.document_id).limit(
+            limit
+        )
         with self._session(write=False) as session:
             return [_state(row) for row in session.scalars(stmt)]
 
@@ -190,7 +199,6 @@ class PreservationStore(SqlBase):
                 row = CopyArchiveState(document_id=version.document_id)
                 session.add(row)
             row.seq = state.seq
-            row.due_at = state.due_at
             row.tsa_not_after = state.tsa_not_after
             row.digest_algorithm = state.digest_algorithm
             append_event(

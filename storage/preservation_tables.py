@@ -51,15 +51,17 @@ class CopyVersionRow(Base):
 
 class CopyArchiveState(Base):
     """Where one copy stands for preservation: its newest version (``seq``, 0 for the issued
-    copy) and when that version's last time-stamp must be renewed. A copy without a row has
-    not been looked at by a run yet."""
+    copy) and what its last time-stamp's life depends on. The policy (margin, weak hashes) is
+    applied when due copies are looked up, so a changed setting applies to every copy. A copy
+    without a row has not been looked at by a run yet."""
 
     __tablename__ = "copy_archive"
 
     document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
-    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
-    tsa_not_after: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # When the last time-stamp's TSA certificate ends: due once it is within the margin.
+    tsa_not_after: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    # The hash over the document of that time-stamp: due at once when it is marked weak.
     digest_algorithm: Mapped[str] = mapped_column(String(16))
 
 

@@ -78,7 +78,12 @@ def seeded_services(
         data_dir=data_dir,
         deployment="demo",
         # The mail worker runs when a test calls it (api.citizen_services.deliver_mail).
-        **{"public_base_url": "http://testserver", "mail_interval_seconds": 0, **settings},
+        **{
+            "public_base_url": "http://testserver",
+            "mail_interval_seconds": 0,
+            "preserve_interval_hours": 0,  # a test runs preservation when it means to
+            **settings,
+        },
     )
     database.upgrade(config.resolved_database_url)
     store = MinioObjectStore(store_config(minio_server))

@@ -6,7 +6,7 @@ Create Date: 2026-12-01
 
 ``copy_versions`` holds every version of a copy after its issue (the issued copy followed by
 this service's own DSS data and archive document time-stamps); ``copy_archive`` says for each
-copy which version is the newest and when its last time-stamp must be renewed;
+copy which version is the newest and when its last time-stamp's TSA certificate ends;
 ``leases`` lets one preservation run hold the work while several replicas try.
 """
 
@@ -58,7 +58,6 @@ def upgrade() -> None:
         "copy_archive",
         sa.Column("document_id", sa.String(length=36), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
-        sa.Column("due_at", _utc(), nullable=False),
         sa.Column("tsa_not_after", _utc(), nullable=False),
         sa.Column("digest_algorithm", sa.String(length=16), nullable=False),
         sa.ForeignKeyConstraint(
@@ -66,7 +65,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("document_id", name=op.f("pk_copy_archive")),
     )
-    op.create_index(op.f("ix_copy_archive_due_at"), "copy_archive", ["due_at"])
+    op.create_index(op.f("ix_copy_archive_tsa_not_after"), "copy_archive", ["tsa_not_after"])
     op.create_table(
         "leases",
         sa.Column("name", sa.String(length=64), nullable=False),
@@ -78,7 +77,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("leases")
-    op.drop_index(op.f("ix_copy_archive_due_at"), table_name="copy_archive")
+    op.drop_index(op.f("ix_copy_archive_tsa_not_after"), table_name="copy_archive")
     op.drop_table("copy_archive")
     op.drop_index("ix_copy_versions_sha256", table_name="copy_versions")
     op.drop_table("copy_versions")
