@@ -85,6 +85,20 @@ UI: Final[dict[str, Pair]] = {
         "Claimed by the signer (not proof)",
     ),
     "tsa": ("Đơn vị cấp dấu thời gian", "Time-stamp authority"),
+    "archive_chain": ("Chuỗi dấu thời gian lưu trữ", "Archive time-stamp chain"),
+    "archive_chain_note": (
+        "Bản sao được lưu giữ lâu dài: trước khi chứng thư của đơn vị cấp dấu thời gian hết"
+        " hạn, dữ liệu kiểm tra mới nhất và một dấu thời gian mới được thêm vào (PAdES B-LTA).",
+        "The copy is kept for the long term: before the time-stamp authority's certificate"
+        " ends, the current validation data and a new time-stamp are added (PAdES B-LTA).",
+    ),
+    "archive_issued": ("Khi cấp bản sao", "At issue"),
+    "archive_renewal": ("Gia hạn lưu trữ", "Archive renewal"),
+    "archive_valid": ("hợp lệ", "valid"),
+    "archive_invalid": ("không hợp lệ", "not valid"),
+    "stored_version": ("Phiên bản lưu trữ", "Stored version"),
+    "stored_version_issued": ("bản sao như khi cấp", "the copy as issued"),
+    "stored_version_renewed": ("sau lần gia hạn lưu trữ thứ", "after archive renewal no."),
     "certificate_status": ("Chứng thư số tại thời điểm ký", "Certificate at the time of signing"),
     "integrity": ("Tính toàn vẹn", "Integrity"),
     "signature_details": (
