@@ -261,18 +261,28 @@ def totp_matches(register: SqlRegister, clock: Clock, username: str, code: str) 
     return totp_accepted(register, username, secret, code, clock.now())
 
 
-def open_pki(settings: Settings, engine: Engine) -> ProvincialPKI | None:
+def open_pki(
+    settings: Settings, engine: Engine, *, clock: Clock | None = None
+) -> ProvincialPKI | None:
     """Open the PKI under ``settings.resolved_pki_dir`` with its index in the register
     database (an ``index.json`` found there moves in once); None if it was never initialised.
+
+    With ``clock``, the PKI keeps its time from it (certificates, CRLs, OCSP, TSA; whole
+    seconds, as X.509 and RFC 3161 times are); without, from the machine's clock.
     """
     from api.secrets import local_pki_passphrase
 
+    extra: dict[str, Any] = {}
+    if clock is not None:
+        source = clock
+        extra["clock"] = lambda: source.now().astimezone(dt.UTC).replace(microsecond=0)
     try:
         return ProvincialPKI.open(
             settings.resolved_pki_dir,
             passphrase=local_pki_passphrase(settings),
             base_url=settings.resolved_public_base_url,
             index_store=SqlIndexStore(engine),
+            **extra,
         )
     except PkiNotInitialisedError:
         return None

@@ -14,7 +14,9 @@ What lives where:
 - ``chains`` — chain building (pyhanko-certvalidator) and the checks a signing certificate
   must pass; ``imports`` — certificates from another CA (PKCS#12, PEM, PKCS#11).
 - ``crl``, ``ocsp``, ``tsa`` — RFC 5280 CRLs, the RFC 6960 responder, the RFC 3161 TSA;
-  ``services`` — the three kept up to date from the index and keys.
+  ``services`` — the three kept up to date from the index and keys, per CA generation.
+- ``rollover`` — renewing the TSA, the OCSP responders and the issuing CA, the old
+  certificates kept for validation (``ProvincialPKI.renew``).
 - ``tokens`` — PKCS#11 tokens; ``signers`` — pyHanko signers, timestamper and validation
   context for ``certify.signing``; ``errors`` — the package's errors.
 - ``_crypto`` — private helpers (key generation, signing parameters, encryption, files).

@@ -232,3 +232,13 @@ def load_certificates(data: bytes) -> list[x509.Certificate]:
             "Không đọc được chứng thư số (PEM/DER). / Could not read the certificate (PEM/DER)."
         ) from exc
     return certs
+
+
+def load_certificate_file(path: Path) -> list[x509.Certificate]:
+    """Certificates from a PEM or DER file (``keys.ca`` exports it).
+    Raises UnreadableKeyMaterialError."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise UnreadableKeyMaterialError(f"Cannot read {path}.") from exc
+    return load_certificates(data)

@@ -3,11 +3,14 @@
 State lives in one directory (see :class:`ProvincialPKI`): certificates as PEM, private keys
 only encrypted (mode 0600), the certificate index and the current CRLs. The issuing CA signs
 the authorities' organisation certificates (the electronic seal), the officers' personal
-certificates, the delegated OCSP responder and the TSA.
+certificates, the delegated OCSP responder and the TSA. The TSA, the responder and the
+issuing CA are renewed with :meth:`ProvincialPKI.renew`; the older generations stay on file
+for validation. Every time the PKI reads or writes comes from one injected ``clock``.
 
 :class:`ProvincialPKI` is a facade; the work is done by ``keys.index_store`` (the index and
-its records), ``keys.issuance`` with ``keys.profiles`` (issuing), ``keys.keystore`` (files
-at rest), ``keys.chains`` (chains), ``keys.crl``, ``keys.ocsp`` and ``keys.tsa``.
+its records), ``keys.issuance`` with ``keys.profiles`` (issuing), ``keys.rollover``
+(renewals), ``keys.keystore`` (files at rest), ``keys.chains`` (chains), ``keys.crl``,
+``keys.ocsp`` and ``keys.tsa``.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -24,14 +27,19 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 
 from keys import profiles
-from keys._crypto import Algorithm, check_algorithm, load_certificates, utcnow
+from keys._crypto import (
+    Algorithm,
+    check_algorithm,
+    issued_by,
+    load_certificate_file,
+    utcnow,
+)
 from keys.chains import build_chain
 from keys.crl import reason_flag
 from keys.errors import (
     NoCertificateError,
     PkiExistsError,
     PkiNotInitialisedError,
-    UnreadableKeyMaterialError,
     WrongPassphraseError,
 )
 from keys.index_store import (
@@ -46,6 +54,7 @@ from keys.issuance import Issuance, IssuedCertificate
 from keys.keystore import KeyFiles
 from keys.ocsp import CertStatus, OcspResponder, build_request
 from keys.profiles import VALIDITY
+from keys.rollover import Renewable, Rollover
 from keys.services import PkiServices
 from keys.tsa import TimeStampAuthority
 
@@ -73,8 +82,12 @@ class ProvincialPKI:
     hex}.pem``, ``private/{serial hex}.key.p12`` (PKCS#12, PBES2 at 600,000 PBKDF2
     iterations, 0600; keys written before as encrypted PKCS#8 ``.key.pem`` stay readable),
     ``crl/{name}.crl``, ``index.lock`` (held while the index changes).
-    Thread-safe; another process's changes (e.g. a CLI revocation) are picked up by
-    re-reading the index when its modification time changes.
+    Thread-safe; another process's changes (e.g. a CLI revocation or renewal) are picked up
+    by re-reading the index when its modification time changes.
+
+    :attr:`clock` (a callable returning an aware UTC datetime, ``keys._crypto.utcnow`` by
+    default) is the PKI's only source of time: certificate validity, record status, CRL
+    thisUpdate, OCSP producedAt, TSA genTime and the choice of the current CA and services.
     """
 
     def __init__(
@@ -84,18 +97,23 @@ class ProvincialPKI:
         passphrase: bytes,
         base_url: str,
         index_store: IndexStore | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         """Internal: use :meth:`init` or :meth:`open`."""
         self.directory = Path(directory)
         self.base_url = base_url.rstrip("/")
+        self.clock = clock
         files = KeyFiles(self.directory, passphrase)
         self._index = CertificateIndex(
             index_store or FileIndexStore(self.directory),
             cert_copy=files.cert_path,
             on_reload=self._drop_responder,
         )
-        self._issuance = Issuance(self._index, files, base_url=self.base_url)
-        self._services = PkiServices(self._index, self._issuance, crl_dir=self.directory / "crl")
+        self._issuance = Issuance(self._index, files, base_url=self.base_url, clock=clock)
+        self._services = PkiServices(
+            self._index, self._issuance, crl_dir=self.directory / "crl", clock=clock
+        )
+        self._rollover = Rollover(self._index, self._issuance)
 
     def __repr__(self) -> str:  # never show the passphrase
         return f"ProvincialPKI({str(self.directory)!r}, province={self.province!r})"
@@ -115,9 +133,11 @@ class ProvincialPKI:
         base_url: str,
         algorithm: str = "rsa-pss",
         index_store: IndexStore | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
     ) -> ProvincialPKI:
         """Create the root CA, issuing CA, OCSP responder and TSA for ``province``; the
-        index goes to ``index_store`` (default: ``index.json`` in ``directory``).
+        index goes to ``index_store`` (default: ``index.json`` in ``directory``); ``clock``
+        gives the PKI's time (see the class).
 
         ``algorithm``: "rsa-pss" (RSA-3072, RSASSA-PSS SHA-256) or "ecdsa-p256"
         (TT 15/2025/TT-BKHCN). Raises PkiExistsError if ``directory`` already holds a PKI,
@@ -133,7 +153,9 @@ class ProvincialPKI:
                 "Mật khẩu bảo vệ khoá không được để trống. / The key passphrase must not be empty."
             )
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        pki = cls(directory, passphrase=passphrase, base_url=base_url, index_store=store)
+        pki = cls(
+            directory, passphrase=passphrase, base_url=base_url, index_store=store, clock=clock
+        )
         pki._index.start(province=province, algorithm=alg)
         pki._issuance.hierarchy(province, alg)
         logger.info("initialised provincial PKI for %s (%s) in %s", province, alg, directory)
@@ -147,8 +169,10 @@ class ProvincialPKI:
         passphrase: bytes,
         base_url: str,
         index_store: IndexStore | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
     ) -> ProvincialPKI:
-        """Open an existing PKI and check the passphrase by decrypting the issuing CA key.
+        """Open an existing PKI and check the passphrase by decrypting the issuing CA key;
+        ``clock`` gives the PKI's time (see the class).
 
         With an ``index_store`` that holds no index yet while ``directory`` has an
         ``index.json``, that index moves into the store (once; the file is renamed).
@@ -161,9 +185,11 @@ class ProvincialPKI:
             adopt_file_index(store, directory)
         if store.version() is None:
             raise PkiNotInitialisedError()
-        pki = cls(directory, passphrase=passphrase, base_url=base_url, index_store=store)
+        pki = cls(
+            directory, passphrase=passphrase, base_url=base_url, index_store=store, clock=clock
+        )
         pki._index.refresh()
-        pki._issuance.key(pki._ca_record("issuing").serial)
+        pki._issuance.key(pki._index.current_issuing(clock()).serial)
         return pki
 
     def refresh(self) -> int:
@@ -188,26 +214,50 @@ class ProvincialPKI:
 
     def list(self) -> list[CertificateRecord]:
         """Every certificate on file (ours and imported), oldest first."""
-        return self._index.records(utcnow())
+        return self._index.records(self.clock())
 
     def record(self, serial: int) -> CertificateRecord:
         """The record of one serial. Raises NoCertificateError."""
         with self._index.lock:
             self._index.refresh()
-            return self._index.to_record(self._index.entry(serial), utcnow())
+            return self._index.to_record(self._index.entry(serial), self.clock())
 
     def certificate(self, serial: int) -> x509.Certificate:
         """The certificate with ``serial``. Raises NoCertificateError."""
         return self._index.certificate(serial)
 
-    def _ca_record(self, name: str) -> CertificateRecord:
-        return self._index.ca_record(name, utcnow())
-
     def ca_certificate(self, name: str) -> x509.Certificate:
-        """The CA certificate called ``name`` ("root" or "issuing"). Raises NoCertificateError."""
-        if name not in CA_NAMES:
-            raise NoCertificateError(f"Không có CA {name!r}. / No CA named {name!r}.")
-        return self.certificate(self._ca_record(name).serial)
+        """The CA certificate called ``name`` in URLs: "root", "issuing" (the first issuing
+        CA), "issuing-g2", ... (see :meth:`ca_names`). Raises NoCertificateError."""
+        return self.certificate(self._index.ca_record(name, self.clock()).serial)
+
+    def ca_names(self) -> builtins.list[str]:
+        """The names of our CAs in URLs (/pki/ca/{name}.crt, /pki/crl/{name}.crl): "root",
+        then the issuing CA generations oldest first ("issuing", "issuing-g2", ...)."""
+        return self._index.ca_names()
+
+    def ca_records(self, kind: str | None = None) -> builtins.list[CertificateRecord]:
+        """The records of our CA certificates (of ``kind``, "root" or "issuing", if given),
+        oldest first; a record's ``holder`` is the CA's name in URLs."""
+        return self._index.ca_records(self.clock(), kind)
+
+    def ca_certificates(self, kind: str = "issuing") -> builtins.list[x509.Certificate]:
+        """Every generation of our CA ``kind`` ("issuing" or "root"), newest last, whatever
+        its status (an expired CA still validates what it signed in its time)."""
+        return [self.certificate(r.serial) for r in self.ca_records(kind)]
+
+    def current_issuing_name(self) -> str:
+        """The name of the issuing CA that issues new certificates (the newest valid one).
+        Raises NoCertificateError."""
+        return self._index.current_issuing(self.clock()).holder
+
+    def issuer_name(self, cert: x509.Certificate) -> str | None:
+        """The name of our CA whose name and key signed ``cert``; None if none did."""
+        issuer = cert.issuer.rfc4514_string()
+        for rec in self.ca_records():
+            if rec.subject == issuer and issued_by(cert, self.certificate(rec.serial)):
+                return rec.holder
+        return None
 
     def ca_certificate_der(self, name: str) -> bytes:
         """DER of :meth:`ca_certificate` (served at /pki/ca/{name}.crt)."""
@@ -219,9 +269,10 @@ class ProvincialPKI:
         return [self.ca_certificate("root"), *(self.certificate(r.serial) for r in imported)]
 
     def intermediates(self) -> builtins.list[x509.Certificate]:
-        """Non-root CA certificates known: the issuing CA and imported intermediates."""
+        """Non-root CA certificates known: every issuing CA generation (oldest first) and
+        the imported intermediates."""
         imported = [r for r in self.list() if r.kind == "chain" and r.holder != "root"]
-        return [self.ca_certificate("issuing"), *(self.certificate(r.serial) for r in imported)]
+        return [*self.ca_certificates("issuing"), *(self.certificate(r.serial) for r in imported)]
 
     def chain_of(self, cert: x509.Certificate) -> tuple[x509.Certificate, ...]:
         """The chain above ``cert`` (issuer first, root last) among the CAs on file.
@@ -236,7 +287,7 @@ class ProvincialPKI:
         Raises CertificateRevokedError if the holder's newest certificate is revoked and no
         valid one is left, NoCertificateError if there is none (never issued, or expired).
         """
-        rec = self._index.current(kind, holder, utcnow())
+        rec = self._index.current(kind, holder, self.clock())
         cert = self.certificate(rec.serial)
         chain = self.chain_of(cert)
         return IssuedCertificate(rec.serial, rec.kind, rec.holder, cert, chain, rec.key_ref)
@@ -305,7 +356,7 @@ class ProvincialPKI:
         KeyMaterialError for an unusable public key, KeyUnavailableError.
         """
         if authority_name is None:
-            authority_name = self._index.authority_name(authority_code, utcnow())
+            authority_name = self._index.authority_name(authority_code, self.clock())
         return self._issuance.end_entity(
             kind="officer",
             holder=username,
@@ -365,35 +416,50 @@ class ProvincialPKI:
         """
         reason_flag(reason)
         with self._index.writing():
-            record, changed = self._index.revoke(serial, reason, utcnow())
+            record, changed = self._index.revoke(serial, reason, self.clock())
             if changed:
                 self._services.drop_responder()
                 self.crl_der(record.issuer)
                 logger.info("revoked certificate %x (%s)", serial, reason)
             return record
 
-    def status(self, serial: int, *, issuer: str = "issuing") -> CertStatus:
-        """Revocation status of ``serial`` among certificates ``issuer`` issued."""
+    def status(self, serial: int, *, issuer: str | None = None) -> CertStatus:
+        """Revocation status of ``serial`` among certificates CA ``issuer`` issued (any of
+        our CAs if None)."""
         return self._index.status(serial, issuer)
 
-    def crl(self, name: str = "issuing") -> x509.CertificateRevocationList:
-        """The current CRL of CA ``name``. Raises NoCertificateError."""
+    def crl(self, name: str | None = None) -> x509.CertificateRevocationList:
+        """The current CRL of CA ``name`` (the current issuing CA if None).
+        Raises NoCertificateError."""
         return x509.load_der_x509_crl(self.crl_der(name))
 
-    def crl_der(self, name: str = "issuing") -> bytes:
-        """DER of the current CRL of ``name`` (served at /pki/crl/{name}.crl).
+    def crl_der(self, name: str | None = None) -> bytes:
+        """DER of the current CRL of ``name`` (served at /pki/crl/{name}.crl; the current
+        issuing CA if None).
 
         Regenerated when a revocation changed the list or the CRL is older than the schedule
         period (keys.crl.DEFAULT_PERIOD); the new CRL is written to ``crl/{name}.crl``.
         Raises NoCertificateError for an unknown CA name, KeyUnavailableError.
         """
-        return self._services.crl_der(name)
+        return self._services.crl_der(name or self.current_issuing_name())
+
+    # --- rollover ---------------------------------------------------------------------------
+
+    def renew(self, kind: Renewable) -> builtins.list[IssuedCertificate]:
+        """Renew the TSA ("tsa"), the OCSP responders ("ocsp") or the issuing CA
+        ("issuing"), keeping the old certificates for validation (``keys.rollover``).
+
+        Returns the certificates made, the one asked for first. Raises UnknownRenewalError,
+        NoCertificateError (no valid CA to issue from), KeyUnavailableError.
+        """
+        return self._rollover.renew(kind, province=self.province)
 
     # --- services ---------------------------------------------------------------------------------
 
     @property
     def ocsp_responder(self) -> OcspResponder:
-        """The delegated OCSP responder of the issuing CA. Raises KeyUnavailableError."""
+        """The delegated OCSP responder of the current issuing CA.
+        Raises NoCertificateError, KeyUnavailableError."""
         return self._services.ocsp_responder()
 
     @property
@@ -402,9 +468,9 @@ class ProvincialPKI:
         return self._services.tsa()
 
     def ocsp_respond(self, request_der: bytes) -> bytes:
-        """See :meth:`keys.ocsp.OcspResponder.respond`. Raises MalformedOcspRequestError,
-        KeyUnavailableError."""
-        return self.ocsp_responder.respond(request_der)
+        """See :meth:`keys.ocsp.OcspResponder.respond`: answered by the responder of the
+        issuing CA the request names. Raises MalformedOcspRequestError, KeyUnavailableError."""
+        return self._services.ocsp_respond(request_der)
 
     def tsa_respond(self, query_der: bytes) -> bytes:
         """See :meth:`keys.tsa.TimeStampAuthority.respond`.
@@ -412,17 +478,14 @@ class ProvincialPKI:
         return self.tsa.respond(query_der)
 
     def ocsp_response_for(self, cert: x509.Certificate) -> bytes:
-        """A fresh DER OCSP response about ``cert`` (to embed as revocation info)."""
-        return self.ocsp_respond(build_request(cert, self.ca_certificate("issuing")))
-
-
-def load_certificate_file(path: Path) -> builtins.list[x509.Certificate]:
-    """Certificates from a PEM or DER file. Raises UnreadableKeyMaterialError."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise UnreadableKeyMaterialError(f"Cannot read {path}.") from exc
-    return load_certificates(data)
+        """A fresh DER OCSP response about ``cert`` (to embed as revocation info) from the
+        responder of the issuing CA that signed it. Raises NoCertificateError if no issuing
+        CA of ours signed it or its CA has no valid responder, KeyUnavailableError."""
+        name = self.issuer_name(cert)
+        if name is None or name == "root":
+            raise NoCertificateError("Not issued by an issuing CA of ours.")
+        responder = self._services.ocsp_responder(name)
+        return responder.respond(build_request(cert, responder.issuer_cert))
 
 
 __all__ = [

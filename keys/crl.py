@@ -148,11 +148,13 @@ class CrlCache:
     ) -> tuple[CachedCrl, bool]:
         """The current CRL, and whether it was rebuilt just now.
 
-        Rebuilt when the revocation ``state`` changed or the CRL is older than ``period``.
+        Rebuilt when the revocation ``state`` changed or the CRL is older than ``period``
+        (or dated after ``now``: a clock set back).
         """
         with self._lock:
             cur = self._current
-            if cur is not None and cur.state == state and now - cur.this_update < self.period:
+            recent = cur is not None and dt.timedelta(0) <= now - cur.this_update < self.period
+            if cur is not None and cur.state == state and recent:
                 return cur, False
             number = max(last_number, cur.number if cur else 0) + 1
             fresh = build(number, now, now + self.period + self.grace)

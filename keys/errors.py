@@ -139,6 +139,15 @@ class InvalidRevocationReasonError(InvalidInputError):
     )
 
 
+class UnknownRenewalError(InvalidInputError):
+    """A renewal (``keys.rollover``) of something that cannot be renewed."""
+
+    code = "unknown_renewal"
+    default_message = (
+        "Chỉ gia hạn được tsa, ocsp hoặc issuing. / Only tsa, ocsp or issuing can be renewed."
+    )
+
+
 class MalformedOcspRequestError(InvalidInputError):
     """The OCSP request is not a DER OCSPRequest (RFC 6960 §4.1)."""
 

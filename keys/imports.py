@@ -161,7 +161,7 @@ def _import(
     public: PublicKeyTypes | None = None,
 ) -> IssuedCertificate:
     held = key.public_key() if key is not None else public
-    chain = check_credential(cert, held, others, pki.trust_roots())
+    chain = check_credential(cert, held, others, pki.trust_roots(), now=pki.clock())
     return pki.register_external(
         kind=kind,
         holder=holder,

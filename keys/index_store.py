@@ -40,8 +40,12 @@ from keys.ocsp import CertStatus
 logger = logging.getLogger(__name__)
 
 INDEX_FORMAT = 1
-# The two CA names used in URLs: /pki/ca/{name}.crt and /pki/crl/{name}.crl.
+# The CA names of a PKI never renewed, used in URLs: /pki/ca/{name}.crt and
+# /pki/crl/{name}.crl. A renewed issuing CA gets a name of its own ("issuing-g2", ...;
+# keys.rollover), so that the URLs in certificates issued before keep naming their issuer.
 CA_NAMES = ("root", "issuing")
+# The kinds of our CA certificates; their "holder" is their name in URLs.
+CA_KINDS = ("root", "issuing")
 
 
 class IndexStore(Protocol):
@@ -119,7 +123,8 @@ def adopt_file_index(store: IndexStore, directory: Path) -> None:
 @dataclass(frozen=True)
 class CertificateRecord:
     """One certificate as the index knows it. ``status``: valid, revoked, expired,
-    not_yet_valid. ``issuer``: root, issuing (ours) or external (imported)."""
+    not_yet_valid. ``issuer``: the name of our CA that issued it (root, issuing, issuing-g2,
+    ...) or external (imported). A CA's own name is its ``holder``."""
 
     serial: int
     subject: str
@@ -320,7 +325,7 @@ class CertificateIndex:
         Raises NoCertificateError, InvalidRevocationReasonError (not ours, or the root).
         """
         entry = self.entry(serial)
-        if entry["issuer"] not in CA_NAMES or entry["kind"] == "root":
+        if entry["issuer"] not in self.ca_names() or entry["kind"] == "root":
             raise InvalidRevocationReasonError(
                 "Chỉ thu hồi được chứng thư do CA của tỉnh cấp. / "
                 "Only certificates issued by the provincial CAs can be revoked here."
@@ -369,20 +374,57 @@ class CertificateIndex:
             self.refresh()
             return [self.to_record(e, now) for e in self._entries()]
 
+    def ca_records(self, now: dt.datetime, kind: str | None = None) -> list[CertificateRecord]:
+        """Our CA certificates (of ``kind``, "root" or "issuing", if given), oldest first:
+        one per generation, the holder being the CA's name in URLs."""
+        return [
+            r
+            for r in self.records(now)
+            if r.kind in CA_KINDS and r.issuer != "external" and kind in (None, r.kind)
+        ]
+
+    def ca_names(self) -> list[str]:
+        """The names of our CAs ("root", "issuing", "issuing-g2", ...), oldest first."""
+        with self.lock:
+            self.refresh()
+            names = [
+                str(e["holder"])
+                for e in self._entries()
+                if e["kind"] in CA_KINDS and e.get("issuer") != "external"
+            ]
+        return list(dict.fromkeys(names))
+
     def ca_record(self, name: str, now: dt.datetime) -> CertificateRecord:
         """The newest CA certificate of ours called ``name``. Raises NoCertificateError."""
-        for rec in reversed(self.records(now)):
-            if rec.kind == name and rec.issuer in CA_NAMES:
+        for rec in reversed(self.ca_records(now)):
+            if rec.holder == name:
                 return rec
         raise NoCertificateError(f"Không có CA {name!r}. / No CA named {name!r}.")
 
-    def service_record(self, kind: str, now: dt.datetime) -> CertificateRecord:
-        """The newest valid certificate of service ``kind`` ("ocsp", "tsa").
-        Raises NoCertificateError."""
-        recs = [r for r in self.records(now) if r.kind == kind and r.status == "valid"]
+    def current_issuing(self, now: dt.datetime) -> CertificateRecord:
+        """The issuing CA that issues new certificates: the newest valid generation (the
+        newest of all when none is valid). Raises NoCertificateError."""
+        recs = self.ca_records(now, "issuing")
+        valid = [r for r in recs if r.status == "valid"] or recs
+        if not valid:
+            raise NoCertificateError("Không có CA cấp chứng thư. / No issuing CA.")
+        return valid[-1]
+
+    def service_record(
+        self, kind: str, now: dt.datetime, issuer: str | None = None
+    ) -> CertificateRecord:
+        """The newest valid certificate of service ``kind`` ("ocsp", "tsa"), issued by CA
+        ``issuer`` if given. Raises NoCertificateError."""
+        recs = [
+            r
+            for r in self.records(now)
+            if r.kind == kind and r.status == "valid" and issuer in (None, r.issuer)
+        ]
         if not recs:
-            raise NoCertificateError(f"No valid {kind} certificate.")
-        return recs[-1]
+            raise NoCertificateError(
+                f"Không có chứng thư {kind} còn hiệu lực. / No valid {kind} certificate."
+            )
+        return max(reversed(recs), key=lambda r: r.not_before)
 
     def authority_name(self, code: str, now: dt.datetime) -> str | None:
         """The name on the newest seal of authority ``code``. Raises NoCertificateError."""
@@ -417,12 +459,14 @@ class CertificateIndex:
             f"No valid {kind} certificate for {holder!r}."
         )
 
-    def status(self, serial: int, issuer: str) -> CertStatus:
-        """Revocation status of ``serial`` among certificates ``issuer`` issued."""
+    def status(self, serial: int, issuer: str | None = None) -> CertStatus:
+        """Revocation status of ``serial`` among certificates CA ``issuer`` issued (any of
+        our CAs if None)."""
         with self.lock:
             self.refresh()
+            ours = self.ca_names() if issuer is None else [issuer]
             for e in self._entries():
-                if int(e["serial"]) == serial and e.get("issuer") == issuer:
+                if int(e["serial"]) == serial and e.get("issuer") in ours:
                     revoked_at = _parse_time(e.get("revoked_at"))
                     if revoked_at is not None:
                         return CertStatus("revoked", revoked_at, e.get("reason"))

@@ -9,7 +9,7 @@ another CA (checked by ``keys.imports`` first) and loads the PKI's own signing k
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -46,12 +46,21 @@ class IssuedCertificate:
 
 class Issuance:
     """The writes of one PKI: ``index`` and ``files`` are the PKI's, ``base_url`` goes into
-    the AIA and CRL distribution point of every certificate issued."""
+    the AIA and CRL distribution point of every certificate issued, ``clock`` gives the
+    time of every certificate and record."""
 
-    def __init__(self, index: CertificateIndex, files: KeyFiles, *, base_url: str) -> None:
+    def __init__(
+        self,
+        index: CertificateIndex,
+        files: KeyFiles,
+        *,
+        base_url: str,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
         self.index = index
         self.files = files
         self.base_url = base_url
+        self.clock = clock
 
     def store(
         self,
@@ -96,14 +105,21 @@ class Issuance:
         return key
 
     def ca(self, name: str) -> Issuer:
-        """Our CA ``name`` ("root" or "issuing") ready to sign."""
-        rec = self.index.ca_record(name, utcnow())
+        """Our CA ``name`` ("root", "issuing", "issuing-g2", ...) ready to sign."""
+        rec = self.index.ca_record(name, self.clock())
         key = self.signing_key(rec.serial, "CA")
         return Issuer(self.index.certificate(rec.serial), key, name, self.base_url)
 
+    def current_ca(self) -> Issuer:
+        """The issuing CA that issues new certificates now (the newest generation)."""
+        return self.ca(self.index.current_issuing(self.clock()).holder)
+
+    def root_certificate(self) -> x509.Certificate:
+        return self.index.certificate(self.index.ca_record("root", self.clock()).serial)
+
     def hierarchy(self, province: str, algorithm: Algorithm) -> None:
         """Make and record the root, the issuing CA, the OCSP responder and the TSA."""
-        made = profiles.provincial_hierarchy(province, algorithm, self.base_url, now=utcnow())
+        made = profiles.provincial_hierarchy(province, algorithm, self.base_url, now=self.clock())
         for batch in made:  # the CAs, then the services: the index saved after each
             for m in batch:
                 self.store(m.kind, m.kind, m.certificate, m.key, issuer=m.issuer, name=m.name)
@@ -126,12 +142,12 @@ class Issuance:
         (and kept encrypted) unless ``public_key`` is given. Raises KeyMaterialError for an
         unusable public key, KeyUnavailableError."""
         with self.index.writing():
-            issuer = self.ca("issuing")
+            issuer = self.current_ca()
             key: PrivateKeyTypes | None = None
             if public_key is None:
                 key = generate_key(algorithm)
                 public_key = key.public_key()
-            now = utcnow()
+            now = self.clock()
             cert = profiles.certificate(
                 issuer,
                 subject=subject,
@@ -144,19 +160,18 @@ class Issuance:
                 holder,
                 cert,
                 key,
-                issuer="issuing",
+                issuer=issuer.name,
                 key_ref=key_ref,
                 name=name,
                 authority_code=authority_code,
             )
             self.index.save()
-            root = self.index.certificate(self.index.ca_record("root", now).serial)
             return IssuedCertificate(
                 serial=cert.serial_number,
                 kind=kind,
                 holder=holder,
                 certificate=cert,
-                chain=(issuer.certificate, root),
+                chain=(issuer.certificate, self.root_certificate()),
                 key_ref="file" if key is not None else key_ref,
             )
 

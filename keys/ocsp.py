@@ -1,4 +1,4 @@
-"""OCSP responder (RFC 6960) for the provincial issuing CA, with a delegated responder.
+"""OCSP responder (RFC 6960) for a provincial issuing CA, with a delegated responder.
 
 The responder's certificate is issued by the issuing CA with extended key usage
 id-kp-OCSPSigning and id-pkix-ocsp-nocheck (RFC 6960 §4.2.2.2, §4.2.2.2.1), so clients need
@@ -66,21 +66,25 @@ class OcspResponder:
         self._lookup = lookup
         self.validity = validity
         self._clock = clock
-        asn1_issuer = asn1_x509.Certificate.load(
-            issuer_cert.public_bytes(serialization.Encoding.DER)
-        )
-        self._issuer_name_der = asn1_issuer.subject.dump()
-        # RFC 6960 §4.1.1: issuerKeyHash is the hash of the BIT STRING subjectPublicKey
-        # (without tag, length and unused-bits octet).
-        self._issuer_key_bits = bytes(asn1_issuer.public_key["public_key"].contents[1:])
 
-    def _issuer_matches(self, request: ocsp.OCSPRequest) -> bool:
+    @staticmethod
+    def names_issuer(request: ocsp.OCSPRequest, issuer_cert: x509.Certificate) -> bool:
+        """True if the request's CertID names ``issuer_cert`` (name and key hashes)."""
         name = request.hash_algorithm.name
         if name not in _HASHLIB_NAMES:
             return False
-        name_hash = hashlib.new(_HASHLIB_NAMES[name], self._issuer_name_der).digest()
-        key_hash = hashlib.new(_HASHLIB_NAMES[name], self._issuer_key_bits).digest()
+        asn1_issuer = asn1_x509.Certificate.load(
+            issuer_cert.public_bytes(serialization.Encoding.DER)
+        )
+        # RFC 6960 §4.1.1: issuerKeyHash is the hash of the BIT STRING subjectPublicKey
+        # (without tag, length and unused-bits octet).
+        key_bits = bytes(asn1_issuer.public_key["public_key"].contents[1:])
+        name_hash = hashlib.new(_HASHLIB_NAMES[name], asn1_issuer.subject.dump()).digest()
+        key_hash = hashlib.new(_HASHLIB_NAMES[name], key_bits).digest()
         return request.issuer_name_hash == name_hash and request.issuer_key_hash == key_hash
+
+    def _issuer_matches(self, request: ocsp.OCSPRequest) -> bool:
+        return self.names_issuer(request, self.issuer_cert)
 
     def respond(self, request_der: bytes) -> bytes:
         """Answer one DER OCSPRequest with a DER OCSPResponse.
@@ -92,15 +96,7 @@ class OcspResponder:
         Raises MalformedOcspRequestError if the bytes are not a DER OCSPRequest with exactly
         one single request.
         """
-        try:
-            request = ocsp.load_der_ocsp_request(request_der)
-            # Touch the lazily parsed fields so malformed content fails here.
-            _ = (request.serial_number, request.hash_algorithm, request.extensions)
-        except (ValueError, TypeError, x509.UnsupportedGeneralNameType) as exc:
-            raise MalformedOcspRequestError() from exc
-        except Exception as exc:  # cryptography raises its own types for unknown hashes
-            raise MalformedOcspRequestError() from exc
-
+        request = load_request(request_der)
         nonce: bytes | None = None
         try:
             nonce = request.extensions.get_extension_for_class(x509.OCSPNonce).value.nonce
@@ -112,9 +108,7 @@ class OcspResponder:
             ).public_bytes(serialization.Encoding.DER)
 
         if not self._issuer_matches(request):
-            return ocsp.OCSPResponseBuilder.build_unsuccessful(
-                ocsp.OCSPResponseStatus.UNAUTHORIZED
-            ).public_bytes(serialization.Encoding.DER)
+            return unauthorized_response()
         if request.serial_number <= 0:
             # RFC 5280 §4.1.2.2: serial numbers are positive; no certificate has this one.
             return ocsp.OCSPResponseBuilder.build_unsuccessful(
@@ -156,18 +150,48 @@ class OcspResponder:
             # RFC 6960 §4.4.1 / RFC 8954: echo the client's nonce.
             builder = builder.add_extension(x509.OCSPNonce(nonce), critical=False)
         response = builder.sign(self._key, hashes.SHA256())
-        der = response.public_bytes(serialization.Encoding.DER)
-        if isinstance(self._key, rsa.RSAPrivateKey):
-            # cryptography's OCSP builder signs RSA with PKCS#1 v1.5 only; TT 15/2025 asks
-            # for RSASSA-PSS, so re-sign the same ResponseData.
-            der = _resign_pss(der, self._key)
-        return der
+        # cryptography's OCSP builder signs RSA with PKCS#1 v1.5 only (TT 15/2025 asks for
+        # RSASSA-PSS) and dates producedAt by the machine's clock, not the PKI's: the
+        # ResponseData is re-made with producedAt = ``now`` and signed again.
+        return _resign(response.public_bytes(serialization.Encoding.DER), self._key, now)
 
 
-def _resign_pss(der: bytes, key: rsa.RSAPrivateKey) -> bytes:
+def load_request(request_der: bytes) -> ocsp.OCSPRequest:
+    """Parse a DER OCSPRequest with exactly one single request, every field it is answered
+    by read. Raises MalformedOcspRequestError."""
+    try:
+        request = ocsp.load_der_ocsp_request(request_der)
+        # Touch the lazily parsed fields so malformed content fails here.
+        _ = (request.serial_number, request.hash_algorithm, request.extensions)
+        _ = (request.issuer_name_hash, request.issuer_key_hash)
+    except (ValueError, TypeError, x509.UnsupportedGeneralNameType) as exc:
+        raise MalformedOcspRequestError() from exc
+    except Exception as exc:  # cryptography raises its own types for unknown hashes
+        raise MalformedOcspRequestError() from exc
+    return request
+
+
+def unauthorized_response() -> bytes:
+    """The DER ``unauthorized`` answer (RFC 6960 §2.3): not a CA we answer for."""
+    return ocsp.OCSPResponseBuilder.build_unsuccessful(
+        ocsp.OCSPResponseStatus.UNAUTHORIZED
+    ).public_bytes(serialization.Encoding.DER)
+
+
+def _resign(
+    der: bytes, key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, produced_at: dt.datetime
+) -> bytes:
     resp = asn1_ocsp.OCSPResponse.load(der)
     basic = resp["response_bytes"]["response"].parsed
-    tbs = basic["tbs_response_data"]
+    old = basic["tbs_response_data"]
+    fields = {
+        "responder_id": old["responder_id"],
+        "produced_at": produced_at,
+        "responses": old["responses"],
+    }
+    if old["response_extensions"].native is not None:
+        fields["response_extensions"] = old["response_extensions"]
+    tbs = asn1_ocsp.ResponseData(fields)
     new_basic = asn1_ocsp.BasicOCSPResponse(
         {
             "tbs_response_data": tbs,

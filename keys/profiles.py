@@ -39,8 +39,9 @@ BACKDATE = dt.timedelta(minutes=5)
 
 @dataclass(frozen=True)
 class Issuer:
-    """A CA that signs: its certificate and key, its name in URLs ("root" or "issuing") and
-    the service's public base URL (for the AIA and CRL distribution point)."""
+    """A CA that signs: its certificate and key, its name in URLs ("root", "issuing",
+    "issuing-g2", ...) and the service's public base URL (for the AIA and CRL distribution
+    point)."""
 
     certificate: x509.Certificate
     key: CertificateIssuerPrivateKeyTypes
@@ -55,7 +56,7 @@ class Made:
     kind: str
     certificate: x509.Certificate
     key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
-    issuer: str  # "root" or "issuing"
+    issuer: str  # the issuing CA's name: "root", "issuing", "issuing-g2", ...
     name: str
 
 
@@ -64,12 +65,15 @@ def name(*attrs: tuple[x509.ObjectIdentifier, str | None]) -> x509.Name:
     return x509.Name([x509.NameAttribute(oid, value) for oid, value in attrs if value])
 
 
-def _ca_name(province: str, role: str) -> x509.Name:
+def _ca_name(province: str, role: str, generation: int = 1) -> x509.Name:
+    # A renewed CA's subject tells the generations apart (" G2"): RFC 5280 §4.1.2.6 names
+    # identify an issuer, and path building matches names before key identifiers.
+    suffix = f" G{generation}" if generation > 1 else ""
     return name(
         (NameOID.COUNTRY_NAME, "VN"),
         (NameOID.STATE_OR_PROVINCE_NAME, province),
         (NameOID.ORGANIZATION_NAME, f"UBND {province}"),
-        (NameOID.COMMON_NAME, f"Provincial {role} CA - {province}"),
+        (NameOID.COMMON_NAME, f"Provincial {role} CA - {province}{suffix}"),
     )
 
 
@@ -194,12 +198,18 @@ def provincial_hierarchy(
 
 
 def issuing_ca_certificate(
-    root: Issuer, public_key: CertificatePublicKeyTypes, province: str, *, now: dt.datetime
+    root: Issuer,
+    public_key: CertificatePublicKeyTypes,
+    province: str,
+    *,
+    now: dt.datetime,
+    generation: int = 1,
 ) -> x509.Certificate:
-    """The issuing CA, signed by the root; it signs every other certificate."""
+    """The issuing CA (of ``generation``, 1 the first), signed by the root; it signs every
+    other certificate."""
     return certificate(
         root,
-        subject=_ca_name(province, "Issuing"),
+        subject=_ca_name(province, "Issuing", generation),
         public_key=public_key,
         now=now,
         not_after=now + VALIDITY["issuing"],

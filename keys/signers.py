@@ -11,9 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
 
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
@@ -32,14 +30,21 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_params
 
 from certify.errors import KeyMaterialError
-from keys._crypto import to_asn1_cert, to_asn1_key, utcnow
+from keys._crypto import to_asn1_cert, to_asn1_key
 from keys.ca import IssuedCertificate, ProvincialPKI
-from keys.errors import CertificateExpiredError, CertificateRevokedError
+from keys.errors import CertificateExpiredError, CertificateRevokedError, NoCertificateError
 from keys.tokens import TokenConfig, parse_key_uri, pkcs11_signer
 from keys.tsa import TimeStampAuthority
 
 _SHA256 = hashes.SHA256()
-OCSP_REUSE = 60.0  # seconds an embedded OCSP response is reused across copies
+# How long an embedded OCSP response is reused across copies, by the PKI's clock.
+OCSP_REUSE = dt.timedelta(seconds=60)
+
+
+def _recent(made: dt.datetime, now: dt.datetime) -> bool:
+    """True if something made at ``made`` may be reused at ``now`` (``OCSP_REUSE``); never
+    when the clock went back, or jumped ahead (a test's clock moved by years)."""
+    return dt.timedelta(0) <= now - made < OCSP_REUSE
 
 
 class CachedKeySigner(SimpleSigner):
@@ -79,14 +84,16 @@ class CachedKeySigner(SimpleSigner):
 
 
 class LocalTimeStamper(TimeStamper):
-    """A TimeStamper that asks the in-process TSA (no HTTP)."""
+    """A TimeStamper that asks the in-process TSA (no HTTP): ``tsa``, or the one a callable
+    gives at each request (the PKI's current TSA, which a renewal replaces)."""
 
-    def __init__(self, tsa: TimeStampAuthority) -> None:
+    def __init__(self, tsa: TimeStampAuthority | Callable[[], TimeStampAuthority]) -> None:
         super().__init__(include_nonce=True)  # type: ignore[no-untyped-call]
         self._tsa = tsa
 
     async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
-        return self._tsa.respond_to(req)
+        tsa = self._tsa if isinstance(self._tsa, TimeStampAuthority) else self._tsa()
+        return tsa.respond_to(req)
 
 
 class SignerSource:
@@ -95,7 +102,8 @@ class SignerSource:
     ``tokens`` maps token labels to their :class:`TokenConfig` for keys held on PKCS#11
     tokens (certificate ``key_ref`` "pkcs11:token=..;object=.."). ``tsa_url`` selects an
     external RFC 3161 TSA instead of the province's own. ``extra_roots`` are trusted for
-    validation in addition to :meth:`ProvincialPKI.trust_roots`.
+    validation in addition to :meth:`ProvincialPKI.trust_roots`. ``clock`` is the PKI's
+    (:attr:`ProvincialPKI.clock`) unless given.
     """
 
     def __init__(
@@ -105,20 +113,21 @@ class SignerSource:
         tokens: Mapping[str, TokenConfig] | None = None,
         tsa_url: str | None = None,
         extra_roots: Iterable[x509.Certificate] = (),
-        clock: Callable[[], dt.datetime] = utcnow,
+        clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
         self.pki = pki
         self._tokens = dict(tokens or {})
         self._tsa_url = tsa_url or None
         self._extra_roots = list(extra_roots)
-        self._clock = clock
+        self._clock = clock or pki.clock
         self._lock = threading.Lock()
         self._signers: dict[tuple[str, str], tuple[IssuedCertificate, Signer]] = {}
         self._timestamper: TimeStamper | None = None
         self._generation = -1
-        self._ocsp_cache: dict[int, tuple[float, bytes]] = {}
+        self._ocsp_cache: dict[int, tuple[dt.datetime, bytes]] = {}
         self._external_cache: dict[
-            int, tuple[float, tuple[list[asn1_ocsp.OCSPResponse], list[asn1_crl.CertificateList]]]
+            int,
+            tuple[dt.datetime, tuple[list[asn1_ocsp.OCSPResponse], list[asn1_crl.CertificateList]]],
         ] = {}
 
     def invalidate(self) -> None:
@@ -145,9 +154,9 @@ class SignerSource:
         """
         with self._lock:
             self._fresh_cache()
-            now = time.monotonic()
+            now = self._clock()
             cached = self._ocsp_cache.get(cert.serial_number)
-            if cached is not None and now - cached[0] < OCSP_REUSE:
+            if cached is not None and _recent(cached[0], now):
                 return cached[1]
         response = self.pki.ocsp_response_for(cert)
         with self._lock:
@@ -222,7 +231,8 @@ class SignerSource:
 
                     self._timestamper = HTTPTimeStamper(self._tsa_url)
                 else:
-                    self._timestamper = LocalTimeStamper(self.pki.tsa)
+                    # Asked at each token: a renewed TSA signs from the next one on.
+                    self._timestamper = LocalTimeStamper(lambda: self.pki.tsa)
             return self._timestamper
 
     def trusted_roots(self) -> list[x509.Certificate]:
@@ -237,24 +247,18 @@ class SignerSource:
         moment: dt.datetime | None = None,
         revocation_mode: str = "hard-fail",
     ) -> ValidationContext:
-        """A ValidationContext trusting the provincial (and imported, and extra) roots.
+        """A ValidationContext trusting the provincial (and imported, and extra) roots, at
+        ``moment`` (the PKI clock's now by default).
 
-        No fetching (allow_fetching=False): the current CRLs of the root and issuing CA are
-        supplied, plus a fresh OCSP response for each of ``certs`` the issuing CA issued, so
-        pyHanko can embed revocation info (PAdES B-LT, ETSI EN 319 142-1) without network.
+        No fetching (allow_fetching=False): every CA generation and service certificate on
+        file, the current CRLs of the root and of every issuing CA not yet expired, and a
+        fresh OCSP response for each of ``certs`` an issuing CA of ours issued, so pyHanko
+        can embed revocation info (PAdES B-LT, ETSI EN 319 142-1) without network.
         """
         roots = [to_asn1_cert(c) for c in self.trusted_roots()]
-        others = [to_asn1_cert(c) for c in self.pki.intermediates()]
-        for kind in ("ocsp", "tsa"):
-            for rec in self.pki.list():
-                if rec.kind == kind and rec.status == "valid":
-                    others.append(to_asn1_cert(self.pki.certificate(rec.serial)))
-        crls = [self.pki.crl_der("root"), self.pki.crl_der("issuing")]
-        issuing = self.pki.ca_certificate("issuing")
-        ocsps = [self._ocsp_response(c) for c in certs if c.issuer == issuing.subject]
-        kwargs: dict[str, Any] = {}
-        if moment is not None:
-            kwargs["moment"] = moment
+        others = [to_asn1_cert(c) for c in [*self.pki.intermediates(), *self._services()]]
+        crls = self._crl_ders()
+        ocsps = [der for c in certs if (der := self._own_ocsp(c)) is not None]
         return ValidationContext(
             trust_roots=roots,
             other_certs=others,
@@ -262,7 +266,7 @@ class SignerSource:
             ocsps=ocsps,
             allow_fetching=False,
             revocation_mode=revocation_mode,
-            **kwargs,
+            moment=moment or self._clock(),  # the PKI's time, not the machine's
         )
 
     def revocation_material(
@@ -271,30 +275,46 @@ class SignerSource:
         list[asn1_x509.Certificate], list[asn1_ocsp.OCSPResponse], list[asn1_crl.CertificateList]
     ]:
         """What a PAdES DSS needs so that ``certs`` validate offline (ETSI EN 319 142-1 B-LT):
-        the chain and service certificates, a fresh OCSP response for each of ``certs`` the
-        issuing CA issued, and the current CRLs of the root and issuing CA (which also cover
-        the TSA and OCSP responder certificates)."""
-        issuing = self.pki.ca_certificate("issuing")
+        the certificates of every CA generation and service on file (an expired TSA
+        certificate still builds the path of the timestamps it made), a fresh OCSP response
+        for each of ``certs`` an issuing CA of ours issued and whose responder can answer,
+        and the current CRLs of the root and of every issuing CA not yet expired (which also
+        cover the TSA and OCSP responder certificates)."""
         targets = list(certs)
-        chain = [*self.pki.trust_roots(), *self.pki.intermediates(), *targets]
-        for kind in ("ocsp", "tsa"):
-            for rec in self.pki.list():
-                if rec.kind == kind and rec.status == "valid":
-                    chain.append(self.pki.certificate(rec.serial))
+        chain = [*self.pki.trust_roots(), *self.pki.intermediates(), *targets, *self._services()]
         ocsps = [
-            asn1_ocsp.OCSPResponse.load(self._ocsp_response(c))
+            asn1_ocsp.OCSPResponse.load(der)
             for c in targets
-            if c.issuer == issuing.subject
+            if (der := self._own_ocsp(c)) is not None
         ]
-        crls = [
-            asn1_crl.CertificateList.load(self.pki.crl_der(name)) for name in ("root", "issuing")
-        ]
+        crls = [asn1_crl.CertificateList.load(der) for der in self._crl_ders()]
         for cert in targets:
-            if cert.issuer != issuing.subject:
+            if self.pki.issuer_name(cert) is None:
                 ext_ocsps, ext_crls = self._external_revocation(cert)
                 ocsps += ext_ocsps
                 crls += ext_crls
         return [to_asn1_cert(c) for c in chain], ocsps, crls
+
+    def _services(self) -> list[x509.Certificate]:
+        """Every OCSP responder and TSA certificate on file, whatever its status."""
+        recs = [r for r in self.pki.list() if r.kind in ("ocsp", "tsa")]
+        return [self.pki.certificate(r.serial) for r in recs]
+
+    def _crl_ders(self) -> list[bytes]:
+        """The current CRLs of the root and of every issuing CA not yet expired."""
+        now = self._clock()
+        cas = [r for r in self.pki.ca_records() if r.kind == "root" or r.not_after >= now]
+        return [self.pki.crl_der(r.holder) for r in cas]
+
+    def _own_ocsp(self, cert: x509.Certificate) -> bytes | None:
+        """:meth:`_ocsp_response` for a certificate an issuing CA of ours issued; None for
+        another, or when its CA has no valid responder (its CRL answers then)."""
+        if self.pki.issuer_name(cert) in (None, "root"):
+            return None
+        try:
+            return self._ocsp_response(cert)
+        except NoCertificateError:
+            return None
 
     def _external_revocation(
         self, cert: x509.Certificate
@@ -310,7 +330,7 @@ class SignerSource:
         with self._lock:
             self._fresh_cache()
             cached = self._external_cache.get(key)
-            if cached is not None and time.monotonic() - cached[0] < OCSP_REUSE:
+            if cached is not None and _recent(cached[0], self._clock()):
                 return cached[1]
         roots = [to_asn1_cert(c) for c in self.trusted_roots()]
         others = [to_asn1_cert(c) for c in self.pki.intermediates()]
@@ -343,7 +363,7 @@ class SignerSource:
             ) from exc
         material = (list(context.ocsps), list(context.crls))
         with self._lock:
-            self._external_cache[key] = (time.monotonic(), material)
+            self._external_cache[key] = (moment, material)
         return material
 
     def check_usable(self, cert: x509.Certificate) -> None:
@@ -355,8 +375,7 @@ class SignerSource:
         now = self._clock()
         if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
             raise CertificateExpiredError()
-        issuing = self.pki.ca_certificate("issuing")
-        if cert.issuer == issuing.subject:
+        if self.pki.issuer_name(cert) is not None:
             status = self.pki.status(cert.serial_number)
             if status.status == "revoked":
                 raise CertificateRevokedError(

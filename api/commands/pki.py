@@ -180,6 +180,22 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _renew(args: argparse.Namespace) -> int:
+    """Renew the TSA, the OCSP responders or the issuing CA; the old certificates stay on
+    file for validation (keys.rollover)."""
+    pki = _open(args.settings)
+    for made in pki.renew(args.what):
+        cert = made.certificate
+        print(f"certify: renewed {made.kind} ({made.holder}): certificate {made.serial:x}")
+        print(f"  subject: {cert.subject.rfc4514_string()}")
+        print(f"  issuer: {cert.issuer.rfc4514_string()}")
+        print(
+            f"  valid: {cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC to "
+            f"{cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC"
+        )
+    return 0
+
+
 def _check(args: argparse.Namespace) -> int:
     pki = _open(args.settings)
     orphans = pki.orphans()
@@ -223,6 +239,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="keyCompromise, affiliationChanged, superseded, cessationOfOperation, ...",
     )
     p.set_defaults(handler=_revoke)
+
+    p = sub.add_parser(
+        "renew",
+        help="renew the TSA, the OCSP responders or the issuing CA (old ones kept for validation)",
+    )
+    # Checked by keys.rollover, whose refusal carries a stable code (unknown_renewal).
+    p.add_argument("what", metavar="{tsa,ocsp,issuing}", help="what to renew")
+    p.set_defaults(handler=_renew)
 
     p = sub.add_parser("check", help="find certificate or key files the index does not know")
     p.set_defaults(handler=_check)

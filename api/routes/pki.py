@@ -40,13 +40,16 @@ def _pki(request: Request) -> PkiEndpoints:
 
 @router.get("/ca/{name}.crt", response_class=Response)
 def ca_certificate(name: str, request: Request) -> Response:
-    """The CA certificate ``name`` ("root" or "issuing"), DER (RFC 5280 §4.2.2.1 caIssuers)."""
+    """The CA certificate ``name``, DER (RFC 5280 §4.2.2.1 caIssuers): "root", "issuing" (the
+    first issuing CA), then each renewed issuing CA by the name its certificates give
+    ("issuing-g2", ...)."""
     return Response(_pki(request).ca_certificate_der(name), media_type="application/pkix-cert")
 
 
 @router.get("/crl/{name}.crl", response_class=Response)
 def crl(name: str, request: Request) -> Response:
-    """The current CRL of CA ``name``, DER (RFC 5280 §5)."""
+    """The current CRL of CA ``name``, DER (RFC 5280 §5), signed by that CA: every issuing CA
+    generation keeps publishing its own at the URL its certificates name."""
     return Response(_pki(request).crl_der(name), media_type="application/pkix-crl")
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
-import storage.citizen_tables  # noqa: F401  (its models are part of Base.metadata)
+import storage.citizen_tables
 import storage.preservation_tables  # noqa: F401
 from certify.errors import DatabaseUnavailableError
 from storage.database import (
