@@ -296,6 +296,8 @@ class SignerSource(Protocol):
 
     def timestamper(self) -> TimeStamper: ...
 
+    def tsa_certificate(self) -> x509.Certificate | None: ...
+
     def revocation_material(
         self, *, certs: Iterable[x509.Certificate] = ()
     ) -> tuple[

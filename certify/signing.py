@@ -32,6 +32,7 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from pyhanko.pdf_utils import content, generic, layout
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.sign import fields, signers
 from pyhanko.sign.signers.pdf_cms import Signer
@@ -177,6 +178,19 @@ def document_timestamp_field(writer: BasePdfFileWriter) -> str:
     return name
 
 
+def _last_timestamp_certificate(document: BinaryIO) -> x509.Certificate | None:
+    """The TSA certificate of the document's last document time-stamp, if it has one."""
+    document.seek(0)
+    stamps = PdfFileReader(document, strict=False).embedded_timestamp_signatures
+    document.seek(0, io.SEEK_END)
+    return _crypto_cert(stamps[-1].signer_cert) if stamps else None
+
+
+def to_asn1_name(name: x509.Name) -> bytes:
+    """DER of a certificate name, as asn1crypto encodes it in CRLs."""
+    return bytes(asn1_x509.Name.load(name.public_bytes()).dump())
+
+
 def _crypto_cert(cert: asn1_x509.Certificate) -> x509.Certificate:
     return x509.load_der_x509_certificate(cert.dump())
 
@@ -281,8 +295,26 @@ class CopySigner:
             SigningError: pyHanko could not time-stamp (the message names the step).
             KeyMaterialError, KeyUnavailableError: the TSA cannot sign.
         """
+        try:
+            last_tsa = _last_timestamp_certificate(document)
+        except Exception as exc:  # our own stored copy, but the reader may still fail
+            raise SigningError(
+                "Không đọc được dấu thời gian cuối của bản sao. / The copy's last time-stamp "
+                "cannot be read.",
+                code="archive_timestamp_failed",
+            ) from exc
         timestamper = self._source.timestamper()
-        chain, ocsps, crls = self._source.revocation_material(certs=[])
+        next_tsa = self._source.tsa_certificate()
+        targets = [c for c in (last_tsa, next_tsa) if c is not None]
+        chain, ocsps, crls = self._source.revocation_material(certs=targets)
+        # Only the validation data of the time-stamps' chains: the CRLs of the CAs that
+        # issued the two TSA certificates and of the roots (about the CAs). A CA's CRL made
+        # now that is not needed would also speak of the signers' long-expired certificates,
+        # and an ETSI EN 319 102-1 validator (pyHanko's) then places their check in the
+        # present instead of sliding back to the time of signing.
+        wanted = {c.subject.dump() for c in chain if c.subject == c.issuer}
+        wanted |= {to_asn1_name(c.issuer) for c in targets}
+        crls = [c for c in crls if c["tbs_cert_list"]["issuer"].dump() in wanted]
         try:
             self._archive(document, timestamper, chain, ocsps, crls, md_algorithm=md_algorithm)
         except CertifyError:

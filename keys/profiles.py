@@ -171,8 +171,9 @@ def root_certificate(
 def provincial_hierarchy(
     province: str, algorithm: Algorithm, base_url: str, *, now: dt.datetime
 ) -> tuple[list[Made], list[Made]]:
-    """New keys and certificates of a province's root and issuing CA, then of the services
-    the issuing CA certifies (OCSP responder, TSA)."""
+    """New keys and certificates of a province's root and issuing CA, then of the services:
+    the OCSP responder (certified by the issuing CA it answers for) and the TSA (certified by
+    the root, see :func:`tsa_certificate`)."""
     root_key = generate_key(algorithm)
     root = root_certificate(root_key, province, now=now)
     issuing_key = generate_key(algorithm)
@@ -185,14 +186,14 @@ def provincial_hierarchy(
     # relying parties commonly verify tokens with it.
     tsa_key = generate_key("ecdsa-p256")
     ocsp = ocsp_certificate(issuing_ca, ocsp_key.public_key(), province, now=now)
-    tsa = tsa_certificate(issuing_ca, tsa_key.public_key(), province, now=now)
+    tsa = tsa_certificate(root_ca, tsa_key.public_key(), province, now=now)
     cas = [
         Made("root", root, root_key, "root", f"Root CA {province}"),
         Made("issuing", issuing, issuing_key, "root", province),
     ]
     services = [
         Made("ocsp", ocsp, ocsp_key, "issuing", "ocsp"),
-        Made("tsa", tsa, tsa_key, "issuing", "tsa"),
+        Made("tsa", tsa, tsa_key, "root", "tsa"),
     ]
     return cas, services
 
@@ -240,11 +241,17 @@ def ocsp_certificate(
 
 
 def tsa_certificate(
-    issuing: Issuer, public_key: CertificatePublicKeyTypes, province: str, *, now: dt.datetime
+    issuer: Issuer, public_key: CertificatePublicKeyTypes, province: str, *, now: dt.datetime
 ) -> x509.Certificate:
-    """RFC 3161 §2.3: the TSA certificate has exactly one EKU, timeStamping, critical."""
+    """RFC 3161 §2.3: the TSA certificate has exactly one EKU, timeStamping, critical.
+
+    The root certifies the TSA, not the issuing CA: archive renewals (certify.preservation)
+    then carry the root's CRL for the time-stamps' chain and no fresh CRL of the CA that
+    certified the signers, whose certificates have long expired; an ETSI EN 319 102-1
+    validator seeing such a CRL would check those certificates in the present instead of at
+    the time of signing. No OCSP address: the root's certificates are covered by its CRL."""
     return certificate(
-        issuing,
+        issuer,
         subject=name(
             (NameOID.COUNTRY_NAME, "VN"),
             (NameOID.STATE_OR_PROVINCE_NAME, province),
@@ -253,6 +260,7 @@ def tsa_certificate(
         public_key=public_key,
         now=now,
         not_after=now + VALIDITY["tsa"],
+        ocsp=False,
         key_usage=usage(digital_signature=True, content_commitment=True),
         eku=[ExtendedKeyUsageOID.TIME_STAMPING],
         eku_critical=True,

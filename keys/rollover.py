@@ -68,7 +68,8 @@ class Rollover:
             )
         with self._index.writing():
             if kind == "tsa":
-                made = [self._service("tsa", self._issuance.current_ca(), province)]
+                # The root certifies the TSA (keys.profiles.tsa_certificate).
+                made = [self._service("tsa", self._issuance.ca("root"), province)]
             elif kind == "ocsp":
                 made = [
                     self._service("ocsp", self._issuance.ca(name), province)
@@ -93,7 +94,8 @@ class Rollover:
         make: _Profile = profiles.tsa_certificate if kind == "tsa" else profiles.ocsp_certificate
         cert = make(issuer, key.public_key(), province, now=self._issuance.clock())
         self._issuance.store(kind, kind, cert, key, issuer=issuer.name, name=kind)
-        return self._issued(kind, kind, cert, (issuer.certificate,))
+        above = () if issuer.name == "root" else (issuer.certificate,)
+        return self._issued(kind, kind, cert, above)
 
     def _issuing_ca(self, province: str) -> IssuedCertificate:
         generation = len(self._index.ca_records(self._issuance.clock(), "issuing")) + 1

@@ -130,7 +130,11 @@ class PkiServices:
                 self._tsa = TimeStampAuthority(
                     cert=self._index.certificate(rec.serial),
                     key=self._issuance.signing_key(rec.serial, "TSA"),
-                    chain=(self.ca_certificate(rec.issuer), self.ca_certificate("root")),
+                    chain=(
+                        (self.ca_certificate("root"),)
+                        if rec.issuer == "root"
+                        else (self.ca_certificate(rec.issuer), self.ca_certificate("root"))
+                    ),
                     clock=self._clock,
                 )
             return self._tsa

@@ -235,6 +235,11 @@ class SignerSource:
                     self._timestamper = LocalTimeStamper(lambda: self.pki.tsa)
             return self._timestamper
 
+    def tsa_certificate(self) -> x509.Certificate | None:
+        """The certificate the next time-stamp token will be signed with: the province's TSA
+        now; None with an external TSA (its certificate is known from its answer only)."""
+        return None if self._tsa_url else self.pki.tsa.cert
+
     def trusted_roots(self) -> list[x509.Certificate]:
         """Every root verification trusts: the provincial and imported roots, and the extra
         roots of the settings."""

@@ -115,8 +115,9 @@ def test_a_renewed_tsa_signs_the_next_token_and_the_old_one_stays_for_validation
     new = renewed.certificate
     assert new.serial_number != first.serial_number
     assert new.not_valid_before_utc == clock.at - BACKDATE
-    assert new.issuer == pki.ca_certificate("issuing").subject
-    assert renewed.chain == (pki.ca_certificate("issuing"), pki.ca_certificate("root"))
+    # The root certifies the TSA (keys.profiles.tsa_certificate).
+    assert new.issuer == pki.ca_certificate("root").subject
+    assert renewed.chain == (pki.ca_certificate("root"),)
 
     serial, gen_time = token_signer(pki.tsa_respond(build_query(b"year 4")))
     assert (serial, gen_time) == (new.serial_number, clock.at)
@@ -303,7 +304,8 @@ def test_a_new_officer_certificate_chains_to_the_root_through_the_new_ca(
     )  # fmt: skip
     assert wrong.returncode != 0
     # Every new end-entity certificate comes from the new CA, the services' too.
-    assert pki.tsa.cert.issuer == renewed.ca1.subject  # the TSA is renewed on its own schedule
+    # The root certifies the TSA (keys.profiles.tsa_certificate), renewed on its own schedule.
+    assert pki.tsa.cert.issuer == pki.ca_certificate("root").subject
     assert pki.ocsp_responder.responder_cert.issuer == renewed.ca2.subject
 
 
