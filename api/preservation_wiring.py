@@ -37,11 +37,14 @@ def policy_of(services: Services) -> PreservationPolicy:
 
 
 def certificate_expiry(signers: SignerSource) -> CertificateExpiry:
-    """notAfter of the PKI's certificates by SHA-256 of their DER, read once per PKI change."""
+    """notAfter of the PKI's certificates by SHA-256 of their DER: the index is read again
+    only for a certificate not seen yet (e.g. issued by another process since)."""
     cache: dict[str, dt.datetime] = {}
     generation = [-1]
 
     def expiry(sha256_hex: str) -> dt.datetime | None:
+        if sha256_hex in cache:  # a certificate's end never changes
+            return cache[sha256_hex]
         pki = signers.pki
         current = pki.refresh()
         if current != generation[0]:

@@ -48,7 +48,7 @@ from typing import BinaryIO, Protocol
 
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from certify.errors import CertifyError, RegisterConflictError
+from certify.errors import CertifyError, InvalidInputError, RegisterConflictError
 from certify.ports import Clock, DocumentEntry, FileCheck, ObjectStore
 from certify.preservation_ports import ArchiveState, CopyVersion, PreservationRegister
 from certify.verdicts import Validation
@@ -83,6 +83,17 @@ class PreservationPolicy:
     digest_algorithm: str = "sha256"
     batch: int = 200
     lease_ttl: dt.timedelta = dt.timedelta(minutes=10)
+
+    def __post_init__(self) -> None:
+        if self.digest_algorithm in self.weak_digests:
+            # Every renewal would be due again at once: a new locked version of every copy
+            # on every run.
+            raise InvalidInputError(
+                "Thuật toán băm cho dấu thời gian mới nằm trong danh sách thuật toán yếu. / "
+                f"The archive time-stamps' hash {self.digest_algorithm} is one of the weak "
+                "digests.",
+                code="preservation_digest_weak",
+            )
 
 
 @dataclass(frozen=True)
@@ -232,13 +243,16 @@ class Preserver:
     # --- inspection ----------------------------------------------------------------------
 
     def _inspect_all(self, report: PreservationReport) -> None:
-        while batch := self._register.uninspected(limit=self.policy.batch):
-            for entry in batch:
-                self._inspect(entry, report)
+        after: tuple[dt.datetime, str] | None = None
+        while batch := self._register.uninspected(limit=self.policy.batch, after=after):
+            states = [s for s in (self._inspect(e, report) for e in batch) if s is not None]
+            self._register.set_archive_states(states)  # one transaction a batch
+            report.inspected += len(states)
+            after = (batch[-1].issued_at, batch[-1].id)  # a failed copy is not asked again
             if not self._take_lease():
                 raise PreservationError("lease lost", code="lease_lost")
 
-    def _inspect(self, entry: DocumentEntry, report: PreservationReport) -> None:
+    def _inspect(self, entry: DocumentEntry, report: PreservationReport) -> ArchiveState | None:
         stamp = stamp_from_validation(entry.validation_json, self._expiry)
         if stamp is None:
             try:
@@ -253,16 +267,15 @@ class Preserver:
                     stamp = last_archive_stamp(tmp)
             except CertifyError as exc:
                 report.failed.append((entry.id, exc.code))
-                return
+                return None
             except Exception:  # a copy of ours the reader cannot parse: an incident
                 log.exception("preservation: copy %s unreadable", entry.id)
                 report.failed.append((entry.id, "copy_unreadable"))
-                return
+                return None
         if stamp is None:
             report.failed.append((entry.id, "no_archive_timestamp"))
-            return
-        self._register.set_archive_state(self._state(entry.id, 0, stamp))
-        report.inspected += 1
+            return None
+        return self._state(entry.id, 0, stamp)
 
     def _state(self, document_id: str, seq: int, stamp: ArchiveStamp) -> ArchiveState:
         return ArchiveState(

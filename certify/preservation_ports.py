@@ -45,9 +45,11 @@ class ArchiveState:
 class PreservationRegister(Protocol):
     """What the preservation run reads and writes in the register."""
 
-    def uninspected(self, *, limit: int) -> list[DocumentEntry]: ...
+    def uninspected(
+        self, *, limit: int, after: tuple[dt.datetime, str] | None = None
+    ) -> list[DocumentEntry]: ...
 
-    def set_archive_state(self, state: ArchiveState) -> None: ...
+    def set_archive_states(self, states: Sequence[ArchiveState]) -> None: ...
 
     def due_archive_states(
         self,

@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select, union, update
+from sqlalchemy.orm import Session
 
 from certify.errors import NotFoundError, RegisterConflictError
 from certify.ports import AuditRecord, DocumentEntry
@@ -39,6 +40,11 @@ def _version(row: CopyVersionRow) -> CopyVersion:
     )
 
 
+def _utc(value: dt.datetime) -> dt.datetime:
+    """A time read through a union (no column type to convert it): aware UTC."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
 def _state(row: CopyArchiveState) -> ArchiveState:
     return ArchiveState(
         document_id=row.document_id,
@@ -53,37 +59,56 @@ class PreservationStore(SqlBase):
 
     # --- finding work ----------------------------------------------------------------------
 
-    def uninspected(self, *, limit: int) -> list[DocumentEntry]:
+    def uninspected(
+        self, *, limit: int, after: tuple[dt.datetime, str] | None = None
+    ) -> list[DocumentEntry]:
         """Copies in the copies bucket (a version is recorded) that no run has looked at
-        yet, oldest first."""
+        yet, oldest first; ``after`` is the (issued at, id) of the previous page's last."""
         stmt = (
             document_select()
             .outerjoin(CopyArchiveState, CopyArchiveState.document_id == Document.id)
             .where(CopyArchiveState.document_id.is_(None), Document.copy_version_id.is_not(None))
-            .order_by(Document.issued_at, Document.id)
-            .limit(limit)
         )
+        if after is not None:
+            stmt = stmt.where(
+                or_(
+                    Document.issued_at > after[0],
+                    and_(Document.issued_at == after[0], Document.id > after[1]),
+                )
+            )
+        stmt = stmt.order_by(Document.issued_at, Document.id).limit(limit)
         with self._session(write=False) as session:
             return [entry_of(*row) for row in session.execute(stmt)]
 
-    def set_archive_state(self, state: ArchiveState) -> None:
-        """Record where a copy stands (its first inspection, or a changed due time)."""
-        aware(state.tsa_not_after, "tsa_not_after")
+    def set_archive_states(self, states: Sequence[ArchiveState]) -> None:
+        """Record where copies stand (their first inspection), in one transaction."""
+        if not states:
+            return
         with self._session(write=True) as session:
-            row = session.get(CopyArchiveState, state.document_id)
-            if row is None:
-                session.add(
-                    CopyArchiveState(
-                        document_id=state.document_id,
-                        seq=state.seq,
-                        tsa_not_after=state.tsa_not_after,
-                        digest_algorithm=state.digest_algorithm,
-                    )
+            for state in states:
+                self._put_state(session, state)
+
+    def set_archive_state(self, state: ArchiveState) -> None:
+        """Record where one copy stands."""
+        self.set_archive_states([state])
+
+    @staticmethod
+    def _put_state(session: Session, state: ArchiveState) -> None:
+        aware(state.tsa_not_after, "tsa_not_after")
+        row = session.get(CopyArchiveState, state.document_id)
+        if row is None:
+            session.add(
+                CopyArchiveState(
+                    document_id=state.document_id,
+                    seq=state.seq,
+                    tsa_not_after=state.tsa_not_after,
+                    digest_algorithm=state.digest_algorithm,
                 )
-            elif row.seq <= state.seq:
-                row.seq = state.seq
-                row.tsa_not_after = state.tsa_not_after
-                row.digest_algorithm = state.digest_algorithm
+            )
+        elif row.seq <= state.seq:
+            row.seq = state.seq
+            row.tsa_not_after = state.tsa_not_after
+            row.digest_algorithm = state.digest_algorithm
 
     def due_archive_states(
         self,
@@ -97,25 +122,36 @@ class PreservationStore(SqlBase):
         (now plus the margin; the index on ``tsa_not_after``) or was made over one of
         ``weak_digests``. Ordered by that end, then document id; ``after`` is the last key of
         the previous page."""
-        due = CopyArchiveState.tsa_not_after <= aware(ends_before, "ends_before")
-        if weak_digests:
-            due = or_(due, CopyArchiveState.digest_algorithm.in_(sorted(weak_digests)))
-        stmt = select(CopyArchiveState).where(due)
+        table = CopyArchiveState.__table__
+        page = []
         if after is not None:
-            stmt = stmt.where(
+            page.append(
                 or_(
-                    CopyArchiveState.tsa_not_after > after[0],
-                    and_(
-                        CopyArchiveState.tsa_not_after == after[0],
-                        CopyArchiveState.document_id > after[1],
-                    ),
+                    table.c.tsa_not_after > after[0],
+                    and_(table.c.tsa_not_after == after[0], table.c.document_id > after[1]),
                 )
             )
-        stmt = stmt.order_by(CopyArchiveState.tsa_not_after, CopyArchiveState.document_id).limit(
-            limit
-        )
+        # Two selects, each served by its index (tsa_not_after; digest_algorithm), joined:
+        # an OR of the two would read the whole table on every page.
+        parts = [
+            select(table).where(table.c.tsa_not_after <= aware(ends_before, "ends_before"), *page)
+        ]
+        if weak_digests:
+            parts.append(
+                select(table).where(table.c.digest_algorithm.in_(sorted(weak_digests)), *page)
+            )
+        both = union(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+        stmt = select(both).order_by(both.c.tsa_not_after, both.c.document_id).limit(limit)
         with self._session(write=False) as session:
-            return [_state(row) for row in session.scalars(stmt)]
+            return [
+                ArchiveState(
+                    document_id=r.document_id,
+                    seq=r.seq,
+                    tsa_not_after=_utc(r.tsa_not_after),
+                    digest_algorithm=r.digest_algorithm,
+                )
+                for r in session.execute(stmt)
+            ]
 
     def archive_state(self, document_id: str) -> ArchiveState | None:
         with self._session(write=False) as session:

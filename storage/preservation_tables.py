@@ -62,7 +62,7 @@ class CopyArchiveState(Base):
     # When the last time-stamp's TSA certificate ends: due once it is within the margin.
     tsa_not_after: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
     # The hash over the document of that time-stamp: due at once when it is marked weak.
-    digest_algorithm: Mapped[str] = mapped_column(String(16))
+    digest_algorithm: Mapped[str] = mapped_column(String(16), index=True)
 
 
 class Lease(Base):

@@ -66,6 +66,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("document_id", name=op.f("pk_copy_archive")),
     )
     op.create_index(op.f("ix_copy_archive_tsa_not_after"), "copy_archive", ["tsa_not_after"])
+    op.create_index(
+        op.f("ix_copy_archive_digest_algorithm"), "copy_archive", ["digest_algorithm"]
+    )
     op.create_table(
         "leases",
         sa.Column("name", sa.String(length=64), nullable=False),
@@ -77,6 +80,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("leases")
+    op.drop_index(op.f("ix_copy_archive_digest_algorithm"), table_name="copy_archive")
     op.drop_index(op.f("ix_copy_archive_tsa_not_after"), table_name="copy_archive")
     op.drop_table("copy_archive")
     op.drop_index("ix_copy_versions_sha256", table_name="copy_versions")
