@@ -61,6 +61,13 @@ class RegisterOut(BaseModel):
     certifier_title: str | None
 
 
+class ArchiveTimestampOut(BaseModel):
+    time: str | None = Field(description="When the document time-stamp was made (UTC)")
+    tsa: str = Field(description="The time-stamp authority")
+    digest_algorithm: str
+    valid: bool
+
+
 class VerificationOut(BaseModel):
     verdict: Verdict
     headline: Text
@@ -72,6 +79,16 @@ class VerificationOut(BaseModel):
     signatures: list[SignatureOut]
     register_entry: RegisterOut | None = Field(
         alias="register", description="What the register may show; never the requester"
+    )
+    stored_version: int | None = Field(
+        default=None,
+        description="The stored version that answered: 0 the copy as issued, n after n "
+        "archive renewals (certify preserve)",
+    )
+    archive_timestamps: list[ArchiveTimestampOut] = Field(
+        default_factory=list,
+        description="The document time-stamps, oldest first: at issue, then each renewal "
+        "(PAdES B-LTA)",
     )
 
 

@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pytest
+from fastapi.testclient import TestClient
 from pyhanko.pdf_utils.reader import PdfFileReader
 from sqlalchemy import update
 
+from api.app import create_app
 from api.preservation_wiring import preserver
 from api.services import Services
 from certify import consistency
@@ -131,6 +133,15 @@ def test_renewed_copies_verify_genuine_by_token_and_by_upload_of_any_version(
     assert len(chain) == 2 and chain[1].signing_time == version.timestamp_at
     assert all(s.indication == "TOTAL_PASSED" for s in chain)
     assert by_token.to_json()["archive_timestamps"][1]["valid"] is True
+
+    # The public API answers the same, with the chain (api/schemas.py VerificationOut).
+    with TestClient(create_app(services=services)) as client:
+        answer = client.get(f"/api/v1/verify/{entry.verification_token}")
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["verdict"] == "genuine" and body["stored_version"] == 1
+    assert [s["valid"] for s in body["archive_timestamps"]] == [True, True]
+    assert "Phạm Văn Dũng" not in answer.text  # the requester (tests/issuing.py)
 
     renewed = stored_bytes(services, entry.copy_key, version.version_id)
     original = stored_bytes(services, entry.copy_key, entry.copy_version_id)
