@@ -136,12 +136,12 @@ def test_renewed_copies_verify_genuine_by_token_and_by_upload_of_any_version(
 
     # The public API answers the same, with the chain (api/schemas.py VerificationOut).
     with TestClient(create_app(services=services)) as client:
-        answer = client.get(f"/api/v1/verify/{entry.verification_token}")
-    assert answer.status_code == 200
-    body = answer.json()
+        api = client.get(f"/api/v1/verify/{entry.verification_token}")
+    assert api.status_code == 200
+    body = api.json()
     assert body["verdict"] == "genuine" and body["stored_version"] == 1
     assert [s["valid"] for s in body["archive_timestamps"]] == [True, True]
-    assert "Phạm Văn Dũng" not in answer.text  # the requester (tests/issuing.py)
+    assert "Phạm Văn Dũng" not in api.text  # the requester (tests/issuing.py)
 
     renewed = stored_bytes(services, entry.copy_key, version.version_id)
     original = stored_bytes(services, entry.copy_key, entry.copy_version_id)
