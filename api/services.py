@@ -429,14 +429,9 @@ def start_local_minio(settings: Settings) -> MinioServer:
     return server.attach_or_start()
 
 
-def build_services(settings: Settings) -> Services:
-    """Connect to the register database and the object store (starting a local MinIO if the
-    settings name no endpoint). A store that is down does not stop start-up: ``/readyz``
-    reports it."""
-    # Once per process, never per scan (intake runs in several threads): Pillow's own
-    # decompression-bomb limit follows the configured page limit, which intake checks from
-    # each image's header before decoding.
-    Image.MAX_IMAGE_PIXELS = settings.max_page_pixels
+def object_store_of(settings: Settings) -> tuple[MinioServer | None, MinioObjectStore]:
+    """The settings' object store, and the local MinIO started for it when the settings name
+    no endpoint (the caller releases it). No bucket is created here."""
     local: MinioServer | None = None
     if settings.s3_endpoint:
         endpoint = settings.s3_endpoint
@@ -445,11 +440,21 @@ def build_services(settings: Settings) -> Services:
     else:
         local = start_local_minio(settings)
         endpoint, access_key, secret_key = local.endpoint, local.access_key, local.secret_key
-    store = MinioObjectStore(
-        object_store_config(
-            settings, endpoint=endpoint, access_key=access_key, secret_key=secret_key
-        )
+    config = object_store_config(
+        settings, endpoint=endpoint, access_key=access_key, secret_key=secret_key
     )
+    return local, MinioObjectStore(config)
+
+
+def build_services(settings: Settings) -> Services:
+    """Connect to the register database and the object store (starting a local MinIO if the
+    settings name no endpoint). A store that is down does not stop start-up: ``/readyz``
+    reports it."""
+    # Once per process, never per scan (intake runs in several threads): Pillow's own
+    # decompression-bomb limit follows the configured page limit, which intake checks from
+    # each image's header before decoding.
+    Image.MAX_IMAGE_PIXELS = settings.max_page_pixels
+    local, store = object_store_of(settings)
     try:
         store.ensure_buckets()
     except CertifyError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import secrets
 from collections.abc import Iterator
@@ -23,16 +24,23 @@ def assert_loopback(endpoint: str) -> None:
         raise RuntimeError(f"refusing non-loopback endpoint in tests: {endpoint}")
 
 
-@pytest.fixture(scope="session")
-def minio_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MinioServer]:
-    """One real MinIO server for the whole test session."""
-    server = MinioServer.for_data_dir(tmp_path_factory.mktemp("minio") / "data")
+@contextlib.contextmanager
+def started_minio(data_dir: Path) -> Iterator[MinioServer]:
+    """A real MinIO server on loopback with its data in ``data_dir``, stopped after."""
+    server = MinioServer.for_data_dir(data_dir)
     assert_loopback(server.endpoint)
     server.start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def minio_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MinioServer]:
+    """One real MinIO server for the whole test session."""
+    with started_minio(tmp_path_factory.mktemp("minio") / "data") as server:
+        yield server
 
 
 def store_config(server: MinioServer, **overrides: object) -> ObjectStoreConfig:

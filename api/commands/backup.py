@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from api.services import object_store_config, start_local_minio
+from api.services import object_store_of
 from api.settings import DEMO_MARKER, Settings
 from certify.consistency import check
 from certify.errors import CertifyError, ConflictError, KeyMaterialError
@@ -44,7 +44,6 @@ from storage.backup_objects import (
     restore_objects,
     store_is_empty,
 )
-from storage.minio_server import MinioServer
 from storage.objects import MinioObjectStore
 from storage.sql_register import SqlRegister
 
@@ -57,20 +56,9 @@ LOCAL_PASSPHRASE = Path("secrets") / "pki-passphrase"
 def _object_store(settings: Settings) -> Iterator[MinioObjectStore]:
     """The settings' object store (a local MinIO started when no endpoint is set); no bucket
     is created here."""
-    local: MinioServer | None = None
-    if settings.s3_endpoint:
-        endpoint = settings.s3_endpoint
-        access_key = settings.s3_access_key
-        secret_key = settings.s3_secret_key.get_secret_value()
-    else:
-        local = start_local_minio(settings)
-        endpoint, access_key, secret_key = local.endpoint, local.access_key, local.secret_key
+    local, store = object_store_of(settings)
     try:
-        yield MinioObjectStore(
-            object_store_config(
-                settings, endpoint=endpoint, access_key=access_key, secret_key=secret_key
-            )
-        )
+        yield store
     finally:
         if local is not None:
             local.release()

@@ -37,7 +37,7 @@ from storage.objects import MinioObjectStore
 from storage.pki_index import SqlIndexStore
 from tests.api.cli_run import run
 from tests.api.conftest import FixedClock, issue_copy
-from tests.conftest import assert_loopback, store_config
+from tests.conftest import started_minio, store_config
 from tests.issuing import AUTHORITY, CERTIFIER, seed_register, serve_in_thread
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -94,13 +94,8 @@ DEMO = {
 @pytest.fixture(scope="module")
 def second_minio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MinioServer]:
     """A second, fresh MinIO server: the restore's target on the new machine."""
-    server = MinioServer.for_data_dir(tmp_path_factory.mktemp("minio-restore") / "data")
-    assert_loopback(server.endpoint)
-    server.start()
-    try:
+    with started_minio(tmp_path_factory.mktemp("minio-restore") / "data") as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
