@@ -47,7 +47,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import i18n
 from api.desk_i18n import WORDS
-from api.errors import INTERNAL, error_headers, error_response, status_for
+from api.errors import INTERNAL, disk_full_as_such, error_headers, error_response, status_for
 from api.services import Services
 from api.settings import Settings
 from certify.access import Principal
@@ -434,6 +434,7 @@ def install_session_handlers(app: FastAPI) -> None:
     async def _certify_error(request: Request, exc: CertifyError) -> Response:
         if not _on_desk(request):
             return await _delegate(json_certify, request, exc)
+        exc = disk_full_as_such(exc)  # a copy that could not be built on a full disk: 507
         status = status_for(exc)
         if status >= 500:
             log.error("%s: %s", exc.code, exc.message, exc_info=exc)

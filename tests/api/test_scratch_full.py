@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.errors import install_error_handlers, status_for
+from api.sessions import install_session_handlers
 from certify.errors import CertifyError
 from certify.intake import ScratchFullError
 
@@ -33,6 +34,10 @@ def _app() -> FastAPI:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         except OSError as exc:
             raise CertifyError("The copy could not be built.", code="copy_build_failed") from exc
+
+    @app.post("/desk/build")
+    def desk_build() -> None:
+        build()  # the same, behind a desk page (certify from /desk/requests/...)
 
     @app.post("/io")
     def io_error() -> None:
@@ -59,3 +64,13 @@ def test_another_os_error_is_the_generic_500() -> None:
     assert answer.status_code == 500
     assert answer.json()["error"] == "internal_error"
     assert "secret-name" not in answer.text
+
+
+def test_a_full_disk_behind_a_desk_page_is_the_507_page() -> None:
+    app = _app()
+    install_session_handlers(app)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.post("/desk/build")
+    assert answer.status_code == 507
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "scratch_full" in answer.text and "copy_build_failed" not in answer.text
