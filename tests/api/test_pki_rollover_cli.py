@@ -43,7 +43,7 @@ def test_renew_tsa_ocsp_and_issuing_from_the_command_line(tmp_path: Path) -> Non
     assert tsa.returncode == 0, tsa.stderr
     assert tsa.stdout.startswith("certify: renewed tsa (tsa): certificate ")
     assert "subject: CN=Time Stamping Authority - Đồng Nai" in tsa.stdout
-    assert "issuer: CN=Provincial Issuing CA - Đồng Nai," in tsa.stdout
+    assert "issuer: CN=Provincial Root CA - Đồng Nai," in tsa.stdout  # the root certifies TSAs
     assert " UTC to " in tsa.stdout
 
     ocsp = run(env, "pki", "renew", "ocsp")
@@ -73,8 +73,8 @@ def test_renew_tsa_ocsp_and_issuing_from_the_command_line(tmp_path: Path) -> Non
         ("root", "root", "root", "valid"),
         ("issuing", "issuing", "root", "valid"),
         ("ocsp", "ocsp", "issuing", "valid"),
-        ("tsa", "tsa", "issuing", "valid"),
-        ("tsa", "tsa", "issuing", "valid"),
+        ("tsa", "tsa", "root", "valid"),
+        ("tsa", "tsa", "root", "valid"),
         ("ocsp", "ocsp", "issuing", "valid"),
         ("issuing", "issuing-g2", "root", "valid"),
         ("ocsp", "ocsp", "issuing-g2", "valid"),
