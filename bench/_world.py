@@ -23,10 +23,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 from PIL import Image, ImageDraw
+from pydantic import SecretStr
 
 from api.services import assemble_certification, issue_validator
+from api.settings import Settings
 from certify.copy import CopyBuilder
 from certify.issuance import CertificationService, IssueOrder
 from certify.ports import AuthorityRecord, IssuedCopyValidator, OfficerRecord, SystemClock
@@ -119,6 +122,46 @@ class World:
         path = self.root / "work" / name
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    def settings(self, **overrides: Any) -> Settings:
+        """Settings of a certify process on this world's PKI, MinIO and database, on a free
+        loopback port (a demo deployment: copies carry this machine's loopback URL)."""
+        cfg = self.store_config
+        values: dict[str, Any] = {
+            "data_dir": self.root / "var",
+            "deployment": "demo",
+            "database_url": self.database_url,
+            "s3_endpoint": cfg.endpoint,
+            "s3_access_key": cfg.access_key,
+            "s3_secret_key": SecretStr(cfg.secret_key),
+            "s3_timeout_seconds": cfg.timeout_seconds,
+            "scans_bucket": cfg.scans_bucket,
+            "copies_bucket": cfg.copies_bucket,
+            "copies_retention_mode": cfg.retention_mode,
+            "copies_retention_days": cfg.retention_days,
+            "host": "127.0.0.1",
+            "port": free_port(),
+            "pki_dir": self.pki.directory,
+            "pki_passphrase": SecretStr(PASSPHRASE.decode()),
+        }
+        return Settings(**{**values, **overrides})
+
+    def store_fields(self) -> dict[str, Any]:
+        """The object store's configuration as plain values (for a child process)."""
+        cfg = self.store_config
+        return {
+            k: getattr(cfg, k)
+            for k in (
+                "endpoint",
+                "access_key",
+                "secret_key",
+                "timeout_seconds",
+                "scans_bucket",
+                "copies_bucket",
+                "retention_mode",
+                "retention_days",
+            )
+        }
 
 
 def make_service(

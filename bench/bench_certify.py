@@ -592,19 +592,7 @@ def run_big_child(world: _world.World, files: list[Path], warm_page: Path) -> di
         "pki_dir": str(world.pki.directory),
         "base_url": world.base_url,
         "database_url": world.database_url,
-        "store": {
-            k: getattr(world.store_config, k)
-            for k in (
-                "endpoint",
-                "access_key",
-                "secret_key",
-                "timeout_seconds",
-                "scans_bucket",
-                "copies_bucket",
-                "retention_mode",
-                "retention_days",
-            )
-        },
+        "store": world.store_fields(),
         "files": [str(f) for f in files],
         "warm_page": str(warm_page),
         "workdir": str(world.workdir("big")),

@@ -45,19 +45,7 @@ def run_worker(world: _world.World, code: Path, files: list[Path], warm: Path) -
         "pki_dir": str(world.pki.directory),
         "base_url": world.base_url,
         "database_url": world.database_url,
-        "store": {
-            k: getattr(world.store_config, k)
-            for k in (
-                "endpoint",
-                "access_key",
-                "secret_key",
-                "timeout_seconds",
-                "scans_bucket",
-                "copies_bucket",
-                "retention_mode",
-                "retention_days",
-            )
-        },
+        "store": world.store_fields(),
         "files": [str(f) for f in files],
         "warm_page": str(warm),
         "workdir": str(world.workdir(f"big-{code.name}")),

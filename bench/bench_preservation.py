@@ -359,31 +359,7 @@ def loopback_database(admin_url: str) -> tuple[str, Any]:
 
 
 def settings_for(world: Any, database_url: str) -> Any:
-    from pydantic import SecretStr
-
-    from api.settings import Settings
-    from bench import _world
-    from storage.minio_server import free_port
-
-    cfg = world.store_config
-    return Settings(
-        data_dir=world.root / "var",
-        deployment="demo",
-        database_url=database_url,
-        s3_endpoint=cfg.endpoint,
-        s3_access_key=cfg.access_key,
-        s3_secret_key=SecretStr(cfg.secret_key),
-        s3_timeout_seconds=cfg.timeout_seconds,
-        scans_bucket=cfg.scans_bucket,
-        copies_bucket=cfg.copies_bucket,
-        copies_retention_mode=cfg.retention_mode,
-        copies_retention_days=cfg.retention_days,
-        host="127.0.0.1",
-        port=free_port(),
-        pki_dir=world.pki.directory,
-        pki_passphrase=SecretStr(_world.PASSPHRASE.decode()),
-        preserve_interval_hours=0,
-    )
+    return world.settings(database_url=database_url, preserve_interval_hours=0)
 
 
 def certify(services: Any, page: bytes, tag: str, workdir: Path) -> Any:

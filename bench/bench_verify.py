@@ -57,7 +57,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
-from pydantic import SecretStr
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from api.services import Services
@@ -66,7 +65,6 @@ from bench import _world
 from certify.issuance import IssuedCopy
 from certify.verification import validate_pdf
 from storage.database import make_engine
-from storage.minio_server import free_port
 from tests.attacks import append_annotation
 from tests.attacks_malformed import flip_byte
 
@@ -561,23 +559,7 @@ def profile(services: Services, copy: IssuedCopy, top: int) -> None:
 
 def settings_for(world: _world.World, args: argparse.Namespace) -> Settings:
     """The server's settings: the world's PKI, MinIO and database; no rate limits."""
-    cfg = world.store_config
-    return Settings(
-        data_dir=world.root / "var",
-        deployment="demo",  # copies carry this machine's loopback URL
-        database_url=world.database_url,
-        s3_endpoint=cfg.endpoint,
-        s3_access_key=cfg.access_key,
-        s3_secret_key=SecretStr(cfg.secret_key),
-        s3_timeout_seconds=cfg.timeout_seconds,
-        scans_bucket=cfg.scans_bucket,
-        copies_bucket=cfg.copies_bucket,
-        copies_retention_mode=cfg.retention_mode,
-        copies_retention_days=cfg.retention_days,
-        host="127.0.0.1",
-        port=free_port(),
-        pki_dir=world.pki.directory,
-        pki_passphrase=SecretStr(_world.PASSPHRASE.decode()),
+    return world.settings(
         verify_workers=args.workers,
         verify_timeout_seconds=args.timeout,
         verify_upload_rate_limit="",

@@ -207,19 +207,10 @@ class Verifier:
 
     def _stored_validation(self, entry: DocumentEntry, *, data: bytes | None = None) -> Validation:
         """The validation kept with the entry; made (and kept) now if it has none yet."""
-        if entry.validation_json:
-            try:
-                return Validation.from_json(json.loads(entry.validation_json))
-            except (ValueError, KeyError, TypeError):
-                log.warning("stored validation of %s unreadable; validating again", entry.id)
-        if data is None:
-            with self._store.open(
-                self._store.copies_bucket, entry.copy_key, version_id=entry.copy_version_id
-            ) as fh:
-                data = fh.read()
-        validation = self._check(data, analyse_changes=False).with_roles(
-            self._roles(entry.authority_code, entry.certifier_username)
-        )
+        kept = _kept(entry.validation_json, entry.id)
+        if kept is not None:
+            return kept
+        validation, data = self._validate_stored(entry, entry.copy_version_id, data)
         if hashlib.sha256(data).hexdigest() == entry.copy_sha256:
             try:
                 self._register.set_validation(
@@ -238,19 +229,25 @@ class Verifier:
         the register holds no validation to start from)."""
         if version is None:
             return self._stored_validation(entry, data=data)
-        if version.validation_json:
-            try:
-                return Validation.from_json(json.loads(version.validation_json))
-            except (ValueError, KeyError, TypeError):
-                log.warning("kept validation of %s v%d unreadable", entry.id, version.seq)
+        kept = _kept(version.validation_json, f"{entry.id} v{version.seq}")
+        if kept is not None:
+            return kept
+        return self._validate_stored(entry, version.version_id, data)[0]
+
+    def _validate_stored(
+        self, entry: DocumentEntry, version_id: str | None, data: bytes | None
+    ) -> tuple[Validation, bytes]:
+        """Validate ``data``, or the stored version ``version_id`` of the entry's copy, with
+        the roles of the entry's signers; and the bytes validated."""
         if data is None:
             with self._store.open(
-                self._store.copies_bucket, entry.copy_key, version_id=version.version_id
+                self._store.copies_bucket, entry.copy_key, version_id=version_id
             ) as fh:
                 data = fh.read()
-        return self._check(data, analyse_changes=False).with_roles(
+        validation = self._check(data, analyse_changes=False).with_roles(
             self._roles(entry.authority_code, entry.certifier_username)
         )
+        return validation, data
 
     def _entry_answer(
         self,
@@ -382,6 +379,17 @@ def _problems(validation: Validation) -> list[str]:
     if validation.pades_level != "PAdES-BASELINE-LTA":
         return ["no_timestamp"]
     return []
+
+
+def _kept(validation_json: str | None, what: str) -> Validation | None:
+    """A validation kept in the register as JSON, or None (none kept, or unreadable)."""
+    if not validation_json:
+        return None
+    try:
+        return Validation.from_json(json.loads(validation_json))
+    except (ValueError, KeyError, TypeError):
+        log.warning("kept validation of %s unreadable; validating again", what)
+        return None
 
 
 def _seq(version: CopyVersion | None) -> int:

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Collection, Sequence
 
 from sqlalchemy import and_, or_, select, union, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from certify.errors import NotFoundError, RegisterConflictError
 from certify.ports import AuditRecord, DocumentEntry
@@ -38,11 +38,6 @@ def _version(row: CopyVersionRow) -> CopyVersion:
         digest_algorithm=row.digest_algorithm,
         validation_json=row.validation,
     )
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    """A time read through a union (no column type to convert it): aware UTC."""
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def _state(row: CopyArchiveState) -> ArchiveState:
@@ -141,17 +136,10 @@ class PreservationStore(SqlBase):
                 select(table).where(table.c.digest_algorithm.in_(sorted(weak_digests)), *page)
             )
         both = union(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
-        stmt = select(both).order_by(both.c.tsa_not_after, both.c.document_id).limit(limit)
+        row = aliased(CopyArchiveState, both)
+        stmt = select(row).order_by(row.tsa_not_after, row.document_id).limit(limit)
         with self._session(write=False) as session:
-            return [
-                ArchiveState(
-                    document_id=r.document_id,
-                    seq=r.seq,
-                    tsa_not_after=_utc(r.tsa_not_after),
-                    digest_algorithm=r.digest_algorithm,
-                )
-                for r in session.execute(stmt)
-            ]
+            return [_state(r) for r in session.scalars(stmt)]
 
     def archive_state(self, document_id: str) -> ArchiveState | None:
         with self._session(write=False) as session:
